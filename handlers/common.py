@@ -1,0 +1,118 @@
+"""Helpers every specialist handler uses to fill the SPEC §4 contract the same way."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+from wismo.conditions import ConditionType
+from wismo.handlers.base import Assessment, HandlerInput, Team
+from wismo.handlers.phrasing import guardrail_facts
+from wismo.records import Confidence, CustomerOption, RecommendedAction, SpecialistResult
+from wismo.timefmt import zone
+
+STANDARD_CONDITIONS: frozenset[ConditionType] = frozenset(
+    {"processing_within_sla", "standard_in_transit", "delivered", "missing_order_data"}
+)
+"""Conditions that are not exceptions: a high order value alone does not escalate them."""
+
+
+def options(inp: HandlerInput, *wanted: CustomerOption, alternates_for: tuple[str, ...] = ()) -> list[CustomerOption]:
+    """The subset of ``wanted`` the policy allows; ``alternate_item`` only with an approved alternate."""
+    pol = inp.policy
+    out: list[CustomerOption] = []
+    for opt in wanted:
+        if not pol.option_allowed(opt) or opt in out:
+            continue
+        if opt == "alternate_item" and not any(pol.customer_options.approved_alternates.get(s) for s in alternates_for):
+            continue
+        out.append(opt)
+    return out
+
+
+def due_in(inp: HandlerInput, condition: ConditionType) -> datetime:
+    """The policy's follow-up time for ``condition`` from the evaluation time."""
+    return inp.now + inp.policy.follow_up_after(condition)
+
+
+def due_at_or_later(inp: HandlerInput, when: datetime | None, condition: ConditionType) -> datetime:
+    """``when`` if it is in the future, else the policy follow-up from now."""
+    if when is not None and when > inp.now:
+        return when
+    return due_in(inp, condition)
+
+
+def start_of_day(d: date, tz: str) -> datetime:
+    """Midnight of calendar date ``d`` in the customer time zone (supplier ETAs are dates)."""
+    return datetime.combine(d, time(0, 0), tzinfo=zone(tz))
+
+
+def is_high_value(inp: HandlerInput) -> bool:
+    """Order value at or above ``high_value_threshold`` (reaching it counts; we err toward review)."""
+    ctx = inp.ctx
+    return ctx is not None and float(ctx.order_value) >= inp.policy.thresholds.high_value_threshold
+
+
+def finish(
+    inp: HandlerInput,
+    *,
+    condition: ConditionType,
+    handler: str,
+    summary: str,
+    internal: str,
+    action: RecommendedAction,
+    opts: list[CustomerOption],
+    follow_up_reason: str | None,
+    due: datetime | None,
+    confidence: Confidence,
+    reasons: list[str],
+    status_key: str,
+    team: Team,
+    split: bool = False,
+    checkpoint_customer_facing: bool = True,
+    restricted_hold: bool = False,
+) -> Assessment:
+    """Assemble an :class:`Assessment`, adding the escalation reasons every handler shares: ``high_value``
+    on an exception condition, ``low_confidence`` whenever confidence is low (unless the data is missing,
+    which already says why)."""
+    reasons = list(reasons)
+    if condition not in STANDARD_CONDITIONS and is_high_value(inp) and "high_value" not in reasons:
+        reasons.append("high_value")
+    if confidence == "low" and "low_confidence" not in reasons and "missing_data" not in reasons:
+        reasons.append("low_confidence")
+    if reasons and action not in ("replacement_review", "refund_review"):
+        action = "escalate"
+    pol = inp.policy
+    result = SpecialistResult(
+        condition_type=condition,
+        customer_safe_summary=summary,
+        internal_summary=internal,
+        recommended_action=action,
+        customer_options=opts,
+        follow_up_reason=follow_up_reason,
+        next_follow_up_due_at=due,
+        confidence=confidence,
+        escalation_reasons=reasons,
+    )
+    facts = guardrail_facts(
+        inp.ctx,
+        pol.communications.timezone,
+        extra_dates=[due] if checkpoint_customer_facing else [],
+        split=split,
+        approved_actions=frozenset(inp.case.approved_actions),
+        restricted_terms=tuple(pol.communications.restricted_terms),
+        restricted_hold=restricted_hold,
+    )
+    return Assessment(
+        result=result,
+        handler=handler,
+        status_key=status_key,
+        team=team,
+        facts=facts,
+        checkpoint_customer_facing=checkpoint_customer_facing,
+    )
+
+
+def hours_since(inp: HandlerInput, when: datetime | None) -> float:
+    if when is None:
+        return 0.0
+    return (inp.now - when) / timedelta(hours=1)

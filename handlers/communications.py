@@ -1,0 +1,82 @@
+"""Customer communications: turn a specialist's facts into the message a customer reads, and write the
+internal texts (notes, escalation packets) a teammate reads.
+
+Customer text = greeting + acknowledgement of any request (never a promise) + the specialist's factual
+summary (status and its source) + the promised checkpoint, if any + sign-off. It never quotes the
+customer's own words back. Every customer text still goes through the guardrail before it can be sent.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from wismo.context import OrderContext
+from wismo.handlers.base import Assessment
+from wismo.handlers.phrasing import first_name
+from wismo.records import ActionType
+from wismo.timefmt import customer_date
+
+ACTION_PHRASE: dict[str, str] = {
+    "cancellation": "cancel the order",
+    "address_change": "change the delivery address",
+    "refund": "refund the order",
+    "replacement": "send a replacement",
+}
+APPROVED_PHRASE: dict[str, str] = {
+    "cancellation": "your cancellation has been approved",
+    "address_change": "your address change has been approved",
+    "refund": "your refund has been approved",
+    "replacement": "a replacement has been approved",
+}
+
+
+def greeting(ctx: OrderContext | None) -> str:
+    name = first_name(ctx)
+    return f"Hi {name}," if name else "Hello,"
+
+
+def customer_text(
+    ctx: OrderContext | None,
+    a: Assessment,
+    *,
+    tz: str,
+    sign_off: str,
+    requests: list[ActionType] = (),  # type: ignore[assignment]
+    checkpoint: datetime | None = None,
+) -> str:
+    """The full customer message for a reply or proactive update."""
+    parts = [greeting(ctx)]
+    if requests and a.result.condition_type != "restricted_hold":
+        phrases = " and to ".join(ACTION_PHRASE[r] for r in requests)
+        parts.append(f"I have passed your request to {phrases} to a teammate for review. Nothing has been "
+                     "changed on your order yet.")
+    if a.result.customer_safe_summary:
+        parts.append(a.result.customer_safe_summary)
+    if checkpoint is not None and a.checkpoint_customer_facing:
+        parts.append(f"I will check again and update you by {customer_date(checkpoint, tz)}.")
+    parts.append(sign_off)
+    return "\n\n".join(parts)
+
+
+def approval_text(ctx: OrderContext | None, approved: list[str], *, executed: bool, sign_off: str) -> str:
+    """The message after a reviewer approved customer-requested actions."""
+    what = " and ".join(APPROVED_PHRASE[x] for x in approved)
+    nxt = ("It has been processed." if executed
+           else "A teammate will complete it and confirm the details with you.")
+    return "\n\n".join([greeting(ctx), f"Good news: {what}. {nxt}", sign_off])
+
+
+def escalation_text(case_id: str, order_label: str, a: Assessment, reasons: list[str], deadline: datetime,
+                    escalation_id: str) -> str:
+    r = a.result
+    return (
+        f"Escalation for {order_label} (case {case_id}): {r.condition_type.replace('_', ' ')}.\n"
+        f"Reasons: {', '.join(reasons)}.\n"
+        f"Facts: {r.internal_summary}\n"
+        f"Customer impact: {a.customer_impact or 'customer is waiting for an answer'}\n"
+        f"Requested decision: {a.requested_decision or 'review the case and decide the next step'}\n"
+        f"Options: approved, denied, changes_requested, manual_takeover. Customer options: "
+        f"{', '.join(r.customer_options) or 'none'}.\n"
+        f"Deadline: {deadline.isoformat()}.\n"
+        f"Answer with a review.decision event (escalation_id {escalation_id}) on wismo.in.review."
+    )

@@ -1,0 +1,49 @@
+"""Which specialist function answers each condition, and the one entry point :func:`assess`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+
+from wismo.conditions import HANDLER_FOR, ConditionType
+from wismo.handlers import (
+    carrier,
+    delivered_not_received,
+    guarded_hold,
+    missing_data,
+    split_shipment,
+    standard_status,
+    supplier,
+    warehouse,
+)
+from wismo.handlers.base import Assessment, HandlerInput
+from wismo.handlers.repeated_contact import repeated_contact
+
+HANDLERS: dict[ConditionType, Callable[[HandlerInput], Assessment]] = {
+    "missing_order_data": missing_data.missing_order_data,
+    "restricted_hold": guarded_hold.restricted_hold,
+    "delivered_not_received": delivered_not_received.delivered_not_received,
+    "return_to_sender": carrier.return_to_sender,
+    "delivery_failed": carrier.delivery_failed,
+    "no_tracking_movement": carrier.no_movement,
+    "label_created_no_pickup": carrier.label_no_pickup,
+    "partial_shipment": split_shipment.partial_shipment,
+    "allocation_conflict": supplier.allocation_conflict,
+    "supplier_backorder": supplier.supplier_backorder,
+    "warehouse_pick_delay": warehouse.warehouse_pick_delay,
+    "processing_within_sla": standard_status.processing,
+    "standard_in_transit": standard_status.in_transit,
+    "delivered": standard_status.delivered,
+}
+
+
+def assess(inp: HandlerInput) -> Assessment:
+    """Run the specialist for the routed condition. Repeated contact wraps the underlying condition's
+    specialist so the customer still gets the factual status."""
+    cond = inp.route.condition
+    if cond == "repeated_contact":
+        under = replace(inp, route=replace(inp.route, condition=inp.route.underlying))
+        return repeated_contact(inp, HANDLERS[inp.route.underlying](under))
+    a = HANDLERS[cond](inp)
+    assert a.handler == HANDLER_FOR[cond]
+    return a

@@ -1,0 +1,132 @@
+"""Standard status handler: processing within SLA, moving normally, delivered (SPEC §3 rows 13-15).
+
+Avoids: inventing ETAs or generic time windows. The only dates it states are the promised ship-by date,
+the carrier's own estimate and scan dates, and the checkpoint it commits to.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from wismo.handlers.base import Assessment, HandlerInput
+from wismo.handlers.common import due_at_or_later, finish, options
+from wismo.handlers.phrasing import (
+    carrier_name,
+    estimate_sentence,
+    order_ref,
+    ordered_shipments,
+    scan_status_sentence,
+    shipment_labels,
+    tracking_text,
+)
+from wismo.timefmt import customer_date
+
+HANDLER = "standard_status"
+
+
+def processing(inp: HandlerInput) -> Assessment:
+    ctx = inp.ctx
+    assert ctx is not None
+    tz = inp.policy.communications.timezone
+    if ctx.cancelled:
+        assert ctx.cancelled_at is not None
+        return finish(
+            inp, condition="processing_within_sla", handler=HANDLER,
+            summary=f"Our records show that {order_ref(ctx)} was cancelled on {customer_date(ctx.cancelled_at, tz)}, "
+            "so nothing will be sent out.",
+            internal=f"Order cancelled at {ctx.cancelled_at.isoformat()} (reason: {ctx.cancel_reason or 'none given'}).",
+            action="answer", opts=[], follow_up_reason=None, due=None, confidence="high", reasons=[],
+            status_key="cancelled", team="cx",
+        )
+    t = inp.policy.thresholds
+    deadline = ctx.fulfilment_deadline(t.fulfilment_sla_hours)
+    labelled = [s for s in ctx.shipments.values() if s.label_at is not None]
+    parts = [f"{order_ref(ctx).capitalize()} is being prepared and has not been handed to a carrier yet."]
+    if ctx.ship_by is not None:
+        parts.append(f"It is scheduled to ship by {customer_date(ctx.ship_by, tz)}.")
+    if labelled:
+        carriers = sorted({carrier_name(s) for s in labelled})
+        parts.append(f"A shipping label has been created with {' and '.join(carriers)}; tracking starts once the "
+                     "carrier scans the parcel.")
+    # Check again when the next thing should have happened: first scan, pick, or the ship-by time.
+    candidates = [deadline]
+    for s in ctx.shipments.values():
+        if s.label_at is not None:
+            candidates.append(s.label_at + timedelta(hours=t.first_scan_hours))
+        elif s.created_at is not None and s.picked_at is None:
+            candidates.append(s.created_at + timedelta(hours=t.pick_sla_hours))
+    future = [c for c in candidates if c is not None and c > inp.now]
+    due = due_at_or_later(inp, min(future) if future else None, "processing_within_sla")
+    opts = options(inp, "wait", "cancel", *(() if labelled else ("address_correction",)))
+    internal = (f"Within fulfilment SLA (deadline {deadline.isoformat() if deadline else 'unknown'}); "
+                f"{len(ctx.shipments)} fulfilment(s), {len(labelled)} labelled, none scanned by the carrier.")
+    return finish(
+        inp, condition="processing_within_sla", handler=HANDLER, summary=" ".join(parts), internal=internal,
+        action="answer" if inp.contact else "monitor", opts=opts,
+        follow_up_reason="confirm the order leaves the fulfilment centre by the ship-by time", due=due,
+        confidence="high", reasons=[], status_key="processing" + (":labelled" if labelled else ""), team="cx",
+    )
+
+
+def in_transit(inp: HandlerInput) -> Assessment:
+    ctx = inp.ctx
+    assert ctx is not None
+    tz = inp.policy.communications.timezone
+    t = inp.policy.thresholds
+    labels = shipment_labels(ctx)
+    active = [s for s in ordered_shipments(ctx) if s.physically_scanned and not s.delivered]
+    sentences = []
+    confidence = "high"
+    stale_eta = False
+    for s in ordered_shipments(ctx):
+        if not s.physically_scanned:
+            continue
+        name = labels[s.shipment_id]
+        sentence = f"{name.capitalize()}{tracking_text(s)}: {scan_status_sentence(s, tz)}."
+        est = estimate_sentence(s, inp.now, tz)
+        if "has passed" in est:
+            stale_eta = True
+        sentences.append(sentence + est)
+    if stale_eta:
+        confidence = "medium"
+    # Internal monitor: re-check when the no-movement threshold would be crossed.
+    last_scans = [s.last_physical_scan_at for s in active if s.last_physical_scan_at is not None]
+    monitor_at = min(last_scans) + timedelta(hours=t.no_movement_hours) if last_scans else None
+    due = due_at_or_later(inp, monitor_at, "standard_in_transit")
+    status_key = "in_transit:" + ",".join(f"{s.shipment_id}={s.status}" for s in active)
+    internal = "; ".join(
+        f"{s.shipment_id}: {s.status}/{s.detail or '-'} at {s.status_at.isoformat() if s.status_at else '?'}, "
+        f"est {s.est_delivery or 'none'}" for s in active
+    )
+    return finish(
+        inp, condition="standard_in_transit", handler=HANDLER,
+        summary=f"Here is the latest on {order_ref(ctx)}. " + " ".join(sentences), internal=internal,
+        action="answer" if inp.contact else "monitor", opts=options(inp, "wait"),
+        follow_up_reason="watch for a stall or a change to the carrier estimate", due=due,
+        confidence=confidence, reasons=[], status_key=status_key, team="shipping",
+        checkpoint_customer_facing=stale_eta,
+    )
+
+
+def delivered(inp: HandlerInput) -> Assessment:
+    ctx = inp.ctx
+    assert ctx is not None
+    tz = inp.policy.communications.timezone
+    ships = ordered_shipments(ctx)
+    labels = shipment_labels(ctx)
+    if len(ships) == 1:
+        s = ships[0]
+        body = f"{order_ref(ctx).capitalize()} has been delivered: {scan_status_sentence(s, tz)}."
+    else:
+        body = f"Every package of {order_ref(ctx)} has been delivered. " + " ".join(
+            f"{labels[s.shipment_id].capitalize()}: {scan_status_sentence(s, tz)}." for s in ships
+        )
+    body += " If you cannot find it, just reply to this message and we will reopen your case and look into it."
+    return finish(
+        inp, condition="delivered", handler=HANDLER, summary=body,
+        internal="All shipments delivered: " + ", ".join(
+            f"{s.shipment_id} at {s.delivered_at.isoformat() if s.delivered_at else '?'}"
+            f" ({s.delivered_location or 'no location'})" for s in ships),
+        action="answer", opts=[], follow_up_reason=None, due=None, confidence="high", reasons=[],
+        status_key="delivered", team="cx",
+    )

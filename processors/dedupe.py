@@ -1,0 +1,96 @@
+"""Dedupe: drop an ``event_id`` already applied, and a backend status already applied to the order.
+
+Pure: the caller owns the seen-set and the order context. A backend event "already applied" is one
+whose fact the context already holds (same shipment and same status/detail/location/ETA at the same or
+an earlier time; a hold already active; an ETA already known; ...). It triggers nothing new. A repeated
+carrier status at a *later* time is a new scan, not a duplicate: it proves the carrier still has the
+parcel, which matters for the no-movement clock.
+"""
+
+from __future__ import annotations
+
+from wismo.context import OrderContext
+from wismo.events import (
+    AllocationFailed,
+    Event,
+    FulfillmentCreated,
+    HoldPlaced,
+    HoldReleased,
+    LabelCreated,
+    OrderCancelled,
+    OrderPlaced,
+    PickCompleted,
+    PickException,
+    SupplierEtaChanged,
+    TrackingUpdated,
+)
+from wismo.processors.fold import est_delivery_date
+
+
+def already_applied(event: Event, ctx: OrderContext | None) -> str | None:
+    """Why ``event`` repeats a backend fact the order context already holds, or None if it is new."""
+    if ctx is None:
+        return None
+    if isinstance(event, TrackingUpdated):
+        p = event.payload
+        s = ctx.shipments.get(p.shipment_id)
+        if s is None or not s.scans:
+            return None
+        est = est_delivery_date(p.est_delivery_at)
+        for scan in s.scans:
+            same = (
+                scan.status == p.status
+                and scan.detail == p.detail
+                and scan.location == p.location
+                and scan.est_delivery == est
+            )
+            if same and (scan.at == event.occurred_at or scan is s.scans[-1] and event.occurred_at <= scan.at):
+                return f"shipment {p.shipment_id} already has carrier status {p.status}"
+        return None
+    if isinstance(event, OrderPlaced):
+        return "order already placed" if ctx.known else None
+    if isinstance(event, HoldPlaced):
+        ht = event.payload.hold_type
+        return f"hold {ht} already active" if ht in ctx.holds else None
+    if isinstance(event, HoldReleased):
+        ht = event.payload.hold_type
+        return None if ht in ctx.holds else f"no active {ht} hold to release"
+    if isinstance(event, OrderCancelled):
+        return "order already cancelled" if ctx.cancelled else None
+    if isinstance(event, FulfillmentCreated):
+        s = ctx.shipments.get(event.payload.shipment_id)
+        if s is not None and s.created_at is not None:
+            return f"fulfillment {s.shipment_id} already created"
+        return None
+    if isinstance(event, PickCompleted):
+        s = ctx.shipments.get(event.payload.shipment_id)
+        if s is not None and s.picked_at is not None and (s.pick_issue is None or s.pick_issue.at <= s.picked_at):
+            return f"shipment {s.shipment_id} already picked"
+        return None
+    if isinstance(event, PickException):
+        s = ctx.shipments.get(event.payload.shipment_id)
+        issue = s.pick_issue if s is not None else None
+        if issue is not None and issue.reason == event.payload.reason and not _resolved(issue.at, s):
+            return f"pick exception {issue.reason} already open on {event.payload.shipment_id}"
+        return None
+    if isinstance(event, LabelCreated):
+        s = ctx.shipments.get(event.payload.shipment_id)
+        if s is not None and s.tracking_number == event.payload.tracking_number:
+            return f"label {event.payload.tracking_number} already created"
+        return None
+    if isinstance(event, SupplierEtaChanged):
+        cur = ctx.supplier_etas.get(event.payload.sku)
+        if cur is not None and cur.eta == event.payload.eta:
+            return f"supplier ETA for {event.payload.sku} unchanged"
+        return None
+    if isinstance(event, AllocationFailed):
+        issue = ctx.inventory_issues.get(event.payload.sku)
+        if issue is not None and issue.reason == event.payload.reason:
+            return f"allocation failure ({issue.reason}) for {event.payload.sku} already recorded"
+        return None
+    return None
+
+
+def _resolved(issue_at: object, shipment: object) -> bool:
+    picked_at = getattr(shipment, "picked_at", None)
+    return picked_at is not None and picked_at >= issue_at  # type: ignore[operator]

@@ -1,0 +1,83 @@
+"""Proactive triggers (SPEC §6): when a backend change or a due follow-up is worth a customer update.
+
+Pure. A trigger fires only on a real change versus ``last_status_sent`` (the status key of the last
+message), except a due follow-up, which sends the promised checkpoint even when nothing changed.
+``material`` triggers (delivered, failed attempt, return to sender, movement resumed) bypass the
+one-update-per-12-hours limit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from wismo.case import CaseState
+from wismo.conditions import ConditionType
+from wismo.processors.fold import (
+    SIG_DELIVERED,
+    SIG_DELIVERY_FAILED,
+    SIG_ETA_KNOWN,
+    SIG_ETA_SLIPPED,
+    SIG_MOVEMENT_RESUMED,
+    SIG_RETURN_TO_SENDER,
+)
+
+CONDITION_TRIGGERS: dict[ConditionType, str] = {
+    "partial_shipment": "partial_shipment_created",
+    "label_created_no_pickup": "label_created_no_first_scan",
+    "warehouse_pick_delay": "warehouse_pick_over_sla",
+    "delivery_failed": "delivery_attempt_failed",
+    "return_to_sender": "return_to_sender",
+}
+"""Conditions whose (changed) appearance is itself a proactive trigger."""
+
+MATERIAL_TRIGGERS = frozenset(
+    {"delivered_on_open_case", "delivery_attempt_failed", "return_to_sender", "movement_resumed"}
+)
+NO_PROACTIVE: frozenset[ConditionType] = frozenset(
+    {"restricted_hold", "missing_order_data", "delivered_not_received"}
+)
+"""Conditions never announced proactively: restricted states are internal-only, missing data has nothing
+to say, and a delivery dispute is answered in its own conversation."""
+
+
+@dataclass(frozen=True, slots=True)
+class Trigger:
+    name: str
+    material: bool
+
+
+def detect_trigger(
+    condition: ConditionType,
+    status_key: str,
+    signals: frozenset[str],
+    case: CaseState,
+    *,
+    follow_up_due: bool,
+) -> Trigger | None:
+    """The proactive trigger for this evaluation, or None. ``condition`` is the order's own condition
+    (the underlying one when the case is a repeated contact)."""
+    if condition in NO_PROACTIVE:
+        return None
+    changed = status_key != case.last_status_sent
+    if SIG_MOVEMENT_RESUMED in signals and changed:
+        return Trigger("movement_resumed", True)
+    if SIG_DELIVERED in signals and condition == "delivered" and changed and (case.contacts or case.sent):
+        return Trigger("delivered_on_open_case", True)
+    if condition in CONDITION_TRIGGERS and changed:
+        name = CONDITION_TRIGGERS[condition]
+        if condition == "partial_shipment" and case.last_status_sent and case.last_status_sent.startswith("partial:"):
+            name = "partial_shipment_changed"
+        material = name in MATERIAL_TRIGGERS or bool(
+            signals & {SIG_DELIVERED, SIG_DELIVERY_FAILED, SIG_RETURN_TO_SENDER}
+        )
+        return Trigger(name, material)
+    if condition in ("supplier_backorder", "partial_shipment") and changed:
+        if SIG_ETA_SLIPPED in signals:
+            return Trigger("supplier_eta_slipped", False)
+        if SIG_ETA_KNOWN in signals:
+            return Trigger("supplier_eta_known", False)
+    if follow_up_due and case.checkpoint_promised:
+        return Trigger("follow_up_due", False)
+    if case.pending_status_key is not None and changed:
+        return Trigger("deferred_change", False)
+    return None

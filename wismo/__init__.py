@@ -1,0 +1,1 @@
+"""wismo wismo."""

@@ -1,0 +1,115 @@
+"""Case state: the saved values of one WISMO case (SPEC §6) plus what the decision stage needs to stay
+idempotent (escalations and drafts already written, the status last sent).
+
+One case is open per order at a time. A case closes when the order is delivered (and nobody disputes
+it) or cancelled; the next customer contact, or a new exception, opens a new case with the next
+sequence number (``WC-<order_id>-<n>``), so contact counts start again for a new issue.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict
+
+from wismo.conditions import ConditionType
+
+
+class _State(BaseModel):
+    model_config = ConfigDict(extra="ignore", validate_assignment=False)
+
+
+class Contact(_State):
+    event_id: str
+    ticket_id: str
+    channel: str
+    at: datetime
+    intents: list[str]
+
+
+class SentUpdate(_State):
+    """A customer-visible message (or its testing-mode draft), kept for the repeated-contact summary."""
+
+    action_id: str
+    kind: str
+    at: datetime
+    condition_type: str
+    status_key: str
+
+
+class OpenEscalation(_State):
+    escalation_id: str
+    condition_type: str
+    reasons: list[str]
+    team: str
+    at: datetime
+    action_draft_ids: list[str] = []
+    state: str = "open"
+    """open | approved | denied | changes_requested | manual_takeover"""
+
+
+class DraftState(_State):
+    action_id: str
+    action_type: str
+    approval_state: str
+    escalation_id: str | None = None
+
+
+class ReviewerDecision(_State):
+    event_id: str
+    escalation_id: str
+    decision: str
+    reviewer: str
+    at: datetime
+
+
+class CaseState(_State):
+    wismo_case_id: str
+    order_id: str | None
+    seq: int = 1
+    status: str = "open"
+    """open | closed"""
+    opened_at: datetime
+    closed_at: datetime | None = None
+    shipment_ids: list[str] = []
+    condition_type: ConditionType | None = None
+    last_backend_status_seen: str | None = None
+    last_customer_update_at: datetime | None = None
+    last_proactive_at: datetime | None = None
+    last_status_sent: str | None = None
+    next_follow_up_due_at: datetime | None = None
+    follow_up_reason: str | None = None
+    checkpoint_promised: bool = False
+    """The customer was told to expect an update by ``next_follow_up_due_at``."""
+    checkpoints_without_change: int = 0
+    prior_contact_count: int = 0
+    restricted_state: str | None = None
+    contacts: list[Contact] = []
+    open_ticket_id: str | None = None
+    open_ticket_channel: str | None = None
+    dnr_claimed_at: datetime | None = None
+    requested_actions: list[str] = []
+    escalation_keys: list[str] = []
+    """Keys of escalations already raised (condition|reasons), so backend re-evaluations do not repeat."""
+    escalations: dict[str, OpenEscalation] = {}
+    drafts: dict[str, DraftState] = {}
+    approved_actions: list[str] = []
+    manual_takeover: bool = False
+    reviewer_decisions: list[ReviewerDecision] = []
+    sent: list[SentUpdate] = []
+    last_evaluated_at: datetime | None = None
+    pending_status_key: str | None = None
+    """A proactive change that was throttled, sent when the window opens."""
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == "open"
+
+
+MAX_SENT_KEPT = 10
+"""Sent updates kept per case for the repeated-contact summary."""
+
+
+def case_id_for(order_key: str, seq: int) -> str:
+    """Deterministic case id: ``WC-<order_id>-<seq>``."""
+    return f"WC-{order_key}-{seq}"

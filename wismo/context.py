@@ -1,0 +1,167 @@
+"""The canonical order context: every event type folded into one view of an order (SPEC §1 "order context").
+
+Plain mutable pydantic models so the state layer can serialise them (``model_dump_json``) and load them
+back validated. Only :mod:`wismo.processors.fold` writes to them.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from pydantic import BaseModel, ConfigDict
+
+PHYSICAL_SCAN_EXCLUDED = frozenset({"pre_transit"})
+"""Carrier statuses that are not a physical carrier scan (EVENTS.md: only ``pre_transit``)."""
+
+MAX_SCANS_KEPT = 25
+"""Scans kept per shipment; older ones are dropped (only recent history matters for routing)."""
+
+
+class _State(BaseModel):
+    model_config = ConfigDict(extra="ignore", validate_assignment=False)
+
+
+class Item(_State):
+    sku: str
+    title: str
+    qty: int
+    unit_price: Decimal = Decimal(0)
+
+
+class Scan(_State):
+    event_id: str
+    at: datetime
+    status: str
+    detail: str | None = None
+    location: str | None = None
+    est_delivery: date | None = None
+
+
+class PickIssue(_State):
+    reason: str
+    skus: list[str] = []
+    at: datetime
+
+
+class Shipment(_State):
+    shipment_id: str
+    items: dict[str, int] = {}
+    created_at: datetime | None = None
+    picked_at: datetime | None = None
+    pick_issue: PickIssue | None = None
+    carrier: str | None = None
+    tracking_number: str | None = None
+    tracking_url: str | None = None
+    label_at: datetime | None = None
+    scans: list[Scan] = []
+    first_physical_scan_at: datetime | None = None
+    last_physical_scan_at: datetime | None = None
+    status: str | None = None
+    detail: str | None = None
+    status_at: datetime | None = None
+    est_delivery: date | None = None
+    delivered_at: datetime | None = None
+    delivered_location: str | None = None
+    failed_attempts: int = 0
+
+    @property
+    def physically_scanned(self) -> bool:
+        return self.first_physical_scan_at is not None
+
+    @property
+    def delivered(self) -> bool:
+        return self.status == "delivered"
+
+
+class SupplierEta(_State):
+    sku: str
+    eta: date | None
+    previous_eta: date | None = None
+    was_unknown: bool = False
+    """The ETA before the latest change was unknown (null)."""
+    changed_at: datetime
+    po_id: str | None = None
+    updates: int = 1
+
+
+class InventoryIssue(_State):
+    sku: str
+    reason: str
+    at: datetime
+
+
+class OrderContext(_State):
+    """Everything wismo knows about one order. ``known`` is False until OMS ``order.placed`` arrives."""
+
+    order_id: str
+    known: bool = False
+    order_number: str | None = None
+    customer_id: str | None = None
+    customer_email: str | None = None
+    customer_name: str | None = None
+    items: list[Item] = []
+    order_value: Decimal = Decimal(0)
+    currency: str = ""
+    placed_at: datetime | None = None
+    ship_by: datetime | None = None
+    cancelled_at: datetime | None = None
+    cancel_reason: str | None = None
+    holds: dict[str, datetime] = {}
+    """Active OMS holds: hold_type -> placed at."""
+    shipments: dict[str, Shipment] = {}
+    supplier_etas: dict[str, SupplierEta] = {}
+    inventory_issues: dict[str, InventoryIssue] = {}
+    tickets: dict[str, str] = {}
+    """ticket_id -> channel, every ticket that mentioned this order."""
+    last_human_public_update_at: datetime | None = None
+    last_backend_change_at: datetime | None = None
+    last_event_at: datetime | None = None
+    sources_seen: list[str] = []
+
+    @property
+    def cancelled(self) -> bool:
+        return self.cancelled_at is not None
+
+    def item_title(self, sku: str) -> str:
+        for item in self.items:
+            if item.sku == sku:
+                return item.title or sku
+        return sku
+
+    @property
+    def all_delivered(self) -> bool:
+        """Every shipment delivered and every ordered unit in a delivered shipment."""
+        if not self.shipments or not all(s.delivered for s in self.shipments.values()):
+            return False
+        return not self.unshipped_units()
+
+    def unshipped_units(self) -> dict[str, int]:
+        """sku -> ordered units not in any physically scanned shipment."""
+        shipped: dict[str, int] = {}
+        for s in self.shipments.values():
+            if s.physically_scanned:
+                for sku, qty in s.items.items():
+                    shipped[sku] = shipped.get(sku, 0) + qty
+        out: dict[str, int] = {}
+        for item in self.items:
+            left = item.qty - shipped.get(item.sku, 0)
+            if left > 0:
+                out[item.sku] = out.get(item.sku, 0) + left
+        return out
+
+    def units_in_shipments(self) -> dict[str, int]:
+        """sku -> units already placed in any fulfilment (allocated to a shipment)."""
+        out: dict[str, int] = {}
+        for s in self.shipments.values():
+            for sku, qty in s.items.items():
+                out[sku] = out.get(sku, 0) + qty
+        return out
+
+    def fulfilment_deadline(self, sla_hours: float) -> datetime | None:
+        """The promised ship-by time, else ``placed_at + sla_hours`` (SPEC §3)."""
+        if self.ship_by is not None:
+            return self.ship_by
+        if self.placed_at is None:
+            return None
+        return self.placed_at + timedelta(hours=sla_hours)

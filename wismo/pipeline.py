@@ -1,0 +1,317 @@
+"""The in-process pipeline: intake -> dedupe -> order context -> routing -> handler -> decision.
+
+:class:`Pipeline` holds all state in memory (:class:`MemoryState`) and is what ``wismo replay`` runs; the
+streaming runtime drives the same stages with Redis-backed state. Guarantees:
+
+* never raises for any input line: bad input becomes a ``wismo.dlq`` record, and an unexpected error
+  while processing a valid event becomes a ``wismo.dlq`` record of type ``internal_error``;
+* an ``event_id`` already applied is ignored; a backend fact already applied produces nothing new;
+* all time logic uses event time: the follow-up monitor fires each promised checkpoint as a
+  ``clock.tick`` for its order (event id ``followup:<case>:<due>``) as soon as an input event's time
+  passes it, before that event is processed; so a replay is exact and repeatable.
+"""
+
+from __future__ import annotations
+
+import heapq
+import traceback
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from pydantic import BaseModel
+
+from wismo.case import CaseState, case_id_for
+from wismo.context import OrderContext
+from wismo.events import (
+    ClockTick,
+    EmptyPayload,
+    Event,
+    ReviewDecision,
+    TicketMessage,
+)
+from wismo.handlers.base import ContactInfo
+from wismo.ids import follow_up_event_id
+from wismo.policy import Policy
+from wismo.processors.contacts import record_contact, record_human_update
+from wismo.processors.decision import Evaluation, apply_review, evaluate
+from wismo.processors.dedupe import already_applied
+from wismo.processors.fold import BACKEND_SOURCES, fold_event
+from wismo.processors.intake import dead_letter, parse_line
+from wismo.processors.intents import extract_order_number, recognise_intents, requested_resolution
+from wismo.processors.matching import MatchResult, OrderSummary, match_ticket
+from wismo.records import TOPIC_DLQ, DeadLetter, DecisionRecord
+
+Output = tuple[str, BaseModel]
+
+
+@dataclass
+class MemoryState:
+    """All pipeline state, in memory. Keys mirror the Redis layout of the streaming runtime."""
+
+    contexts: dict[str, OrderContext] = field(default_factory=dict)
+    cases: dict[str, CaseState] = field(default_factory=dict)
+    """case key (order id, or ``ticket:<id>`` for an unidentified ticket) -> current case"""
+    seen: set[str] = field(default_factory=set)
+    by_customer: dict[str, set[str]] = field(default_factory=dict)
+    """``id:<customer id>`` / ``email:<address>`` -> order ids"""
+    by_number: dict[str, str] = field(default_factory=dict)
+    by_ticket: dict[str, str] = field(default_factory=dict)
+    follow_ups: list[tuple[datetime, str, str]] = field(default_factory=list)
+    """heap of (due, case key, case id)"""
+    watermark: datetime | None = None
+
+
+@dataclass
+class Stats:
+    events_in: int = 0
+    events_by_type: Counter[str] = field(default_factory=Counter)
+    duplicates: int = 0
+    duplicate_status: int = 0
+    dead_letters: int = 0
+    follow_ups_fired: int = 0
+    evaluations: int = 0
+    conditions: Counter[str] = field(default_factory=Counter)
+    outputs: Counter[str] = field(default_factory=Counter)
+    escalation_reasons: Counter[str] = field(default_factory=Counter)
+    suppressed: Counter[str] = field(default_factory=Counter)
+
+
+def _norm_number(n: str) -> str:
+    return n.strip().lstrip("#").upper()
+
+
+class Pipeline:
+    """Runs canonical events through every stage, in order; returns the output records per input."""
+
+    def __init__(self, policy: Policy, state: MemoryState | None = None) -> None:
+        self.policy = policy
+        self.state = state or MemoryState()
+        self.stats = Stats()
+
+    # ---- entry points ---------------------------------------------------------------------------
+
+    def process_line(self, raw: str | bytes, *, source_name: str | None = None, line: int | None = None) -> list[Output]:
+        parsed = parse_line(raw, source_name=source_name, line=line)
+        if isinstance(parsed, DeadLetter):
+            self.stats.events_in += 1
+            self.stats.dead_letters += 1
+            return [(TOPIC_DLQ, parsed)]
+        return self.process_event(parsed, raw=raw, source_name=source_name, line=line)
+
+    def process_event(self, event: Event, *, raw: str | bytes | None = None, source_name: str | None = None,
+                      line: int | None = None) -> list[Output]:
+        self.stats.events_in += 1
+        self.stats.events_by_type[event.type] += 1
+        out = self.advance_to(event.occurred_at)
+        try:
+            out += self._process(event)
+        except Exception as exc:  # noqa: BLE001 - a bug must not stop the stream; it is dead-lettered
+            text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+            if text is None:
+                text = event.model_dump_json()
+            tb = traceback.extract_tb(exc.__traceback__)[-1]
+            reason = f"internal error {type(exc).__name__}: {exc} (at {tb.filename.rsplit('/', 1)[-1]}:{tb.lineno})"
+            self.stats.dead_letters += 1
+            out.append((TOPIC_DLQ, dead_letter(text, reason, "internal_error", obj=event.model_dump(mode="json"),
+                                               source_name=source_name, line=line)))
+        return out
+
+    def advance_to(self, now: datetime) -> list[Output]:
+        """Fire every follow-up due at or before ``now`` (event time), oldest first."""
+        st = self.state
+        if st.watermark is None or now > st.watermark:
+            st.watermark = now
+        out: list[Output] = []
+        heap = st.follow_ups
+        while heap and heap[0][0] <= st.watermark:
+            due, key, case_id = heapq.heappop(heap)
+            case = st.cases.get(key)
+            if case is None or case.wismo_case_id != case_id or not case.is_open or case.next_follow_up_due_at != due:
+                continue  # superseded commitment
+            tick = ClockTick(event_id=follow_up_event_id(case_id, due), source="clock", type="clock.tick",
+                             occurred_at=due, order_id=case.order_id, payload=EmptyPayload())
+            if tick.event_id in st.seen:
+                continue
+            st.seen.add(tick.event_id)
+            self.stats.follow_ups_fired += 1
+            out += self._evaluate(key, tick, follow_up=True)
+        return out
+
+    # ---- stages ---------------------------------------------------------------------------------
+
+    def _process(self, event: Event) -> list[Output]:
+        st = self.state
+        if event.event_id in st.seen:
+            self.stats.duplicates += 1
+            return []
+        if isinstance(event, TicketMessage):
+            st.seen.add(event.event_id)
+            return self._ticket(event)
+        if isinstance(event, ClockTick):
+            st.seen.add(event.event_id)
+            if event.order_id is None:
+                out: list[Output] = []
+                for key in sorted(st.cases):
+                    case = st.cases[key]
+                    ctx = st.contexts.get(key)
+                    if case.is_open and ctx is not None and ctx.known and not ctx.cancelled and not ctx.all_delivered:
+                        out += self._evaluate(key, event)
+                return out
+            return self._evaluate(event.order_id, event)
+        if isinstance(event, ReviewDecision):
+            return self._review(event)
+        order_id = event.order_id
+        assert order_id is not None
+        ctx = st.contexts.get(order_id)
+        dup = already_applied(event, ctx)
+        if dup is not None:
+            st.seen.add(event.event_id)
+            self.stats.duplicate_status += 1
+            return []
+        st.seen.add(event.event_id)
+        if ctx is None:
+            ctx = st.contexts[order_id] = OrderContext(order_id=order_id)
+        signals = fold_event(event, ctx, self.policy.thresholds)
+        if event.type == "order.placed":
+            self._index_order(ctx)
+        return self._evaluate(order_id, event, signals=frozenset(signals),
+                              backend_changed=event.source in BACKEND_SOURCES)
+
+    def _index_order(self, ctx: OrderContext) -> None:
+        st = self.state
+        if ctx.order_number:
+            st.by_number[_norm_number(ctx.order_number)] = ctx.order_id
+        if ctx.customer_id:
+            st.by_customer.setdefault(f"id:{ctx.customer_id}", set()).add(ctx.order_id)
+        if ctx.customer_email:
+            st.by_customer.setdefault(f"email:{ctx.customer_email}", set()).add(ctx.order_id)
+
+    def _case(self, key: str, order_id: str | None, at: datetime, *, reopen: bool) -> CaseState:
+        st = self.state
+        case = st.cases.get(key)
+        if case is None:
+            case = st.cases[key] = CaseState(wismo_case_id=case_id_for(order_id or key, 1), order_id=order_id,
+                                             opened_at=at)
+        elif not case.is_open and reopen:
+            seq = case.seq + 1
+            case = st.cases[key] = CaseState(wismo_case_id=case_id_for(order_id or key, seq), order_id=order_id,
+                                             seq=seq, opened_at=at, last_status_sent=case.last_status_sent)
+        return case
+
+    def _evaluate(self, key: str, event: Event, *, signals: frozenset[str] = frozenset(),
+                  contact: ContactInfo | None = None, missing: tuple[str, ...] = (), ambiguous: bool = False,
+                  follow_up: bool = False, backend_changed: bool = False) -> list[Output]:
+        st = self.state
+        ctx = st.contexts.get(key)
+        order_id = None if key.startswith("ticket:") else key
+        reopen = contact is not None or bool(
+            backend_changed and ctx is not None and ctx.known and not ctx.cancelled and not ctx.all_delivered
+        )
+        case = self._case(key, order_id, event.occurred_at, reopen=reopen)
+        if contact is not None:
+            record_contact(case, ctx, contact, event.occurred_at)
+        ev = Evaluation(event=event, ctx=ctx, case=case, policy=self.policy, signals=signals, contact=contact,
+                        missing=missing, ambiguous=ambiguous, follow_up=follow_up, backend_changed=backend_changed)
+        before = case.next_follow_up_due_at
+        rec = evaluate(ev)
+        self._count(rec)
+        self._schedule(key, case, before)
+        return ev.outputs
+
+    def _schedule(self, key: str, case: CaseState, before: datetime | None) -> None:
+        """Queue the case's follow-up when its commitment changed (an unchanged one is already queued)."""
+        due = case.next_follow_up_due_at
+        if due is not None and case.is_open and due != before:
+            heapq.heappush(self.state.follow_ups, (due, key, case.wismo_case_id))
+
+    def _count(self, rec: DecisionRecord) -> None:
+        s = self.stats
+        s.evaluations += 1
+        s.conditions[rec.condition_type] += 1
+        if rec.suppressed:
+            s.suppressed[rec.suppressed] += 1
+
+    # ---- tickets --------------------------------------------------------------------------------
+
+    def _ticket(self, event: TicketMessage) -> list[Output]:
+        st = self.state
+        p = event.payload
+        if p.author == "agent":
+            order_id = event.order_id or st.by_ticket.get(p.ticket_id)
+            if order_id is None:
+                return []
+            ctx = st.contexts.get(order_id)
+            case = self._case(order_id, order_id, event.occurred_at, reopen=False)
+            if p.public:
+                record_human_update(case, ctx, p.ticket_id, p.channel, event.occurred_at)
+            return self._evaluate(order_id, event)
+        intents = recognise_intents(p.text)
+        contact = ContactInfo(event_id=event.event_id, ticket_id=p.ticket_id, channel=p.channel, intents=intents,
+                              resolution=requested_resolution(p.text) if "refund_or_replacement" in intents else None)
+        order_id = event.order_id or st.by_ticket.get(p.ticket_id)
+        if order_id is None:
+            match = self._match(event)
+            if match.outcome == "matched" and match.order_id is not None:
+                order_id = match.order_id
+            else:
+                key = f"ticket:{p.ticket_id}"
+                ambiguous = match.outcome == "ambiguous"
+                missing = ("order number (several open orders match)",) if ambiguous else (match.reason,)
+                return self._evaluate(key, event, contact=contact, missing=missing, ambiguous=ambiguous)
+        st.by_ticket[p.ticket_id] = order_id
+        stale = st.cases.get(f"ticket:{p.ticket_id}")
+        if stale is not None and stale.is_open:
+            stale.status = "closed"  # the unidentified ticket is now matched to its order
+            stale.next_follow_up_due_at = None
+        return self._evaluate(order_id, event, contact=contact)
+
+    def _match(self, event: TicketMessage) -> MatchResult:
+        st = self.state
+        p = event.payload
+        number = p.order_number or extract_order_number(p.text)
+        cust_id = p.customer.id if p.customer else None
+        email = p.customer.email.strip().lower() if p.customer and p.customer.email else None
+        by_number = None
+        if number:
+            oid = st.by_number.get(_norm_number(number))
+            if oid is not None:
+                by_number = self._summary(oid)
+        ids: set[str] = set()
+        if cust_id:
+            ids |= st.by_customer.get(f"id:{cust_id}", set())
+        if email:
+            ids |= st.by_customer.get(f"email:{email}", set())
+        orders = [s for s in (self._summary(i) for i in sorted(ids)) if s is not None]
+        return match_ticket(order_number=number, customer_id=cust_id, customer_email=email,
+                            intents=recognise_intents(p.text), by_number=by_number, customer_orders=orders,
+                            now=event.occurred_at, lookback_days=self.policy.thresholds.match_lookback_days)
+
+    def _summary(self, order_id: str) -> OrderSummary | None:
+        ctx = self.state.contexts.get(order_id)
+        if ctx is None or not ctx.known or ctx.placed_at is None:
+            return None
+        return OrderSummary(order_id=order_id, order_number=ctx.order_number or "", customer_id=ctx.customer_id,
+                            customer_email=ctx.customer_email, placed_at=ctx.placed_at,
+                            delivered=ctx.all_delivered, cancelled=ctx.cancelled)
+
+    # ---- reviewer decisions ---------------------------------------------------------------------
+
+    def _review(self, event: ReviewDecision) -> list[Output]:
+        st = self.state
+        order_id = event.order_id
+        p = event.payload
+        case = st.cases.get(order_id)
+        if case is None or p.escalation_id not in case.escalations:
+            self.stats.dead_letters += 1
+            return [(TOPIC_DLQ, dead_letter(event.model_dump_json(),
+                                            f"review.decision refers to escalation {p.escalation_id!r}, which is not "
+                                            f"open on order {order_id!r}", "unknown_reference",
+                                            obj=event.model_dump(mode="json")))]
+        st.seen.add(event.event_id)
+        ev = Evaluation(event=event, ctx=st.contexts.get(order_id), case=case, policy=self.policy)
+        before = case.next_follow_up_due_at
+        rec = apply_review(ev, p.escalation_id, p.decision, p.reviewer, p.rationale)
+        self._count(rec)
+        self._schedule(order_id, case, before)
+        return ev.outputs

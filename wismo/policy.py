@@ -1,0 +1,190 @@
+"""The policy file: thresholds, follow-up times, modes, options and action gates.
+
+Loaded from YAML and validated strictly (unknown keys are errors, so a typo never silently falls back to
+a default). :func:`load_policy` raises :class:`PolicyError` with the file name and every problem found.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from wismo.conditions import PRECEDENCE, ConditionType
+from wismo.records import ActionType, CustomerOption, Mode
+
+CHANNELS = ("chat", "email", "ticket", "proactive")
+"""Channels with a mode. ``proactive`` carries updates sent when the customer has no open ticket."""
+
+
+class PolicyError(ValueError):
+    """A policy file that cannot be read or does not validate."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Thresholds(_Strict):
+    first_scan_hours: float = Field(24, gt=0)
+    no_movement_hours: float = Field(72, gt=0)
+    pick_sla_hours: float = Field(24, gt=0)
+    fulfilment_sla_hours: float = Field(48, gt=0)
+    high_value_threshold: float = Field(500, ge=0)
+    repeated_contact_count: int = Field(2, ge=2)
+    supplier_slip_days: int = Field(3, ge=1)
+    proactive_min_interval_hours: float = Field(12, ge=0)
+    max_delivery_attempts: int = Field(3, ge=1)
+    human_handoff_hours: float = Field(72, ge=0)
+    match_lookback_days: int = Field(90, ge=1)
+    stale_checkpoints_before_escalation: int = Field(2, ge=1)
+
+
+class ChannelModes(_Strict):
+    default: Mode | None = None
+    conditions: dict[ConditionType, Mode] = {}
+
+
+class Modes(_Strict):
+    default: Mode = "testing"
+    kill_switch: bool = False
+    channels: dict[str, ChannelModes] = {}
+    conditions: dict[ConditionType, Mode] = {}
+
+    @field_validator("channels")
+    @classmethod
+    def _known_channels(cls, v: dict[str, ChannelModes]) -> dict[str, ChannelModes]:
+        unknown = sorted(set(v) - set(CHANNELS))
+        if unknown:
+            raise ValueError(f"unknown channel(s) {unknown}; expected some of {list(CHANNELS)}")
+        return v
+
+
+class CustomerOptions(_Strict):
+    allowed: list[CustomerOption] = list(
+        ("wait", "cancel", "alternate_item", "address_correction", "hold_for_pickup", "reattempt",
+         "replacement", "refund")
+    )
+    approved_alternates: dict[str, list[str]] = {}
+
+
+class ActionGate(_Strict):
+    enabled: bool = True
+    requires_approval: bool = True
+
+
+class Actions(_Strict):
+    writes_enabled: bool = False
+    replacement: ActionGate = ActionGate()
+    refund: ActionGate = ActionGate()
+    cancellation: ActionGate = ActionGate()
+    address_change: ActionGate = ActionGate()
+
+    def gate(self, action: ActionType) -> ActionGate:
+        gate: ActionGate = getattr(self, action)
+        return gate
+
+
+class Communications(_Strict):
+    timezone: str = "UTC"
+    sign_off: str = "— Customer Support"
+    restricted_terms: list[str] = []
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {v!r}") from exc
+        return v
+
+
+class Policy(_Strict):
+    thresholds: Thresholds = Thresholds()
+    follow_up_hours: dict[str, float] = {"default": 24}
+    modes: Modes = Modes()
+    customer_options: CustomerOptions = CustomerOptions()
+    actions: Actions = Actions()
+    communications: Communications = Communications()
+
+    @field_validator("follow_up_hours")
+    @classmethod
+    def _follow_up_keys(cls, v: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(v) - set(PRECEDENCE) - {"default"})
+        if unknown:
+            raise ValueError(f"unknown condition(s) {unknown}")
+        if any(h <= 0 for h in v.values()):
+            raise ValueError("follow-up hours must be positive")
+        return v
+
+    def follow_up_after(self, condition: ConditionType) -> timedelta:
+        """How long after an evaluation the internal follow-up of ``condition`` is due."""
+        hours = self.follow_up_hours.get(condition, self.follow_up_hours.get("default", 24.0))
+        return timedelta(hours=hours)
+
+    def mode_for(self, channel: str, condition: ConditionType) -> Mode:
+        """The mode for one channel and condition: kill switch, then channel+condition, channel default,
+        condition-wide override, global default."""
+        m = self.modes
+        if m.kill_switch:
+            return "testing"
+        ch = m.channels.get(channel)
+        if ch is not None:
+            if condition in ch.conditions:
+                return ch.conditions[condition]
+            if ch.default is not None:
+                return ch.default
+        return m.conditions.get(condition, m.default)
+
+    def option_allowed(self, option: CustomerOption) -> bool:
+        return option in self.customer_options.allowed
+
+    def with_mode_override(self, mode: Mode) -> Policy:
+        """A copy in which every channel and condition runs in ``mode`` (``--mode``); the kill switch
+        still wins."""
+        modes = Modes(default=mode, kill_switch=self.modes.kill_switch)
+        return self.model_copy(update={"modes": modes})
+
+
+def _format_errors(exc: ValidationError) -> str:
+    lines = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        lines.append(f"  {loc}: {err['msg']}")
+    return "\n".join(lines)
+
+
+def policy_from_mapping(data: Any, origin: str = "<policy>") -> Policy:
+    """Validate an already-parsed policy document."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise PolicyError(f"{origin}: the policy must be a mapping, got {type(data).__name__}")
+    try:
+        return Policy.model_validate(data)
+    except ValidationError as exc:
+        raise PolicyError(f"{origin}: invalid policy\n{_format_errors(exc)}") from None
+
+
+def load_policy(path: str | Path | None = None) -> Policy:
+    """Load and validate a policy file; ``None`` loads the bundled defaults (SPEC §3 values)."""
+    if path is None:
+        text = resources.files("wismo").joinpath("default_policy.yaml").read_text(encoding="utf-8")
+        origin = "default_policy.yaml"
+    else:
+        origin = str(path)
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise PolicyError(f"{origin}: cannot read policy file: {exc.strerror}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise PolicyError(f"{origin}: not valid YAML: {exc}") from None
+    return policy_from_mapping(data, origin)

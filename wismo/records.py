@@ -1,0 +1,161 @@
+"""Output records (EVENTS.md "Output: action records") and the specialist contract (SPEC §4).
+
+Every record written to ``wismo.replies``, ``wismo.notes``, ``wismo.escalations`` and ``wismo.actions``
+is an :class:`ActionRecord` (or a subclass adding kind-specific fields). The field names are a public
+contract: add optional fields, never rename or drop one.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from wismo.conditions import ConditionType
+
+Mode = Literal["live", "testing"]
+Kind = Literal["reply", "proactive_update", "internal_note", "escalation", "action_draft"]
+RecommendedAction = Literal[
+    "answer", "monitor", "trace", "investigate", "replacement_review", "refund_review", "escalate"
+]
+CustomerOption = Literal[
+    "wait",
+    "cancel",
+    "alternate_item",
+    "address_correction",
+    "hold_for_pickup",
+    "reattempt",
+    "replacement",
+    "refund",
+]
+Confidence = Literal["high", "medium", "low"]
+ActionType = Literal["replacement", "refund", "cancellation", "address_change"]
+ApprovalState = Literal[
+    "pending_approval", "approved", "denied", "changes_requested", "manual_takeover", "not_eligible"
+]
+
+TOPIC_REPLIES = "wismo.replies"
+TOPIC_NOTES = "wismo.notes"
+TOPIC_ESCALATIONS = "wismo.escalations"
+TOPIC_ACTIONS = "wismo.actions"
+TOPIC_DECISIONS = "wismo.decisions"
+TOPIC_DLQ = "wismo.dlq"
+OUTPUT_TOPICS = (TOPIC_REPLIES, TOPIC_NOTES, TOPIC_ESCALATIONS, TOPIC_ACTIONS, TOPIC_DECISIONS, TOPIC_DLQ)
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SpecialistResult(_Record):
+    """What every specialist handler returns (SPEC §4). Pure data; no I/O."""
+
+    condition_type: ConditionType
+    customer_safe_summary: str
+    internal_summary: str
+    recommended_action: RecommendedAction
+    customer_options: list[CustomerOption]
+    follow_up_reason: str | None
+    next_follow_up_due_at: datetime | None
+    confidence: Confidence
+    escalation_reasons: list[str]
+
+
+class ActionRecord(_Record):
+    """One record on replies / notes / escalations / actions. ``action_id`` is deterministic."""
+
+    action_id: str
+    kind: Kind
+    mode: Mode
+    case_id: str
+    order_id: str | None
+    ticket_id: str | None
+    channel: str | None = None
+    condition_type: ConditionType
+    recommended_action: RecommendedAction
+    escalation_reasons: list[str]
+    text: str
+    caused_by: str
+    created_at: datetime
+    customer_safe_summary: str
+    internal_summary: str
+    customer_options: list[CustomerOption]
+    follow_up_reason: str | None
+    next_follow_up_due_at: datetime | None
+    confidence: Confidence
+    draft: bool = False
+    draft_kind: Kind | None = None
+    """On a testing-mode or withheld note: the kind the draft would have been sent as."""
+    note_reason: str | None = None
+    """On an internal note: why it was written (``testing_mode``, ``guardrail_failed``, ...)."""
+    guardrail_violations: list[str] = []
+
+
+class EscalationRecord(ActionRecord):
+    """SPEC §7 packet: case, order facts, condition, impact, requested decision, options, deadline,
+    and how the answer returns. ``escalation_id`` equals ``action_id``."""
+
+    escalation_id: str
+    team: Literal["cx", "shipping", "supply_chain", "fraud"]
+    priority: Literal["normal", "high", "urgent"]
+    order_facts: dict[str, Any]
+    customer_impact: str
+    requested_decision: str
+    decision_options: list[str]
+    deadline: datetime
+    answer_via: str
+    action_draft_ids: list[str] = []
+
+
+class ActionDraftRecord(ActionRecord):
+    """An approval-gated write (replacement, refund, cancellation, address change)."""
+
+    action_type: ActionType
+    approval_state: ApprovalState
+    eligible: bool
+    eligibility_reasons: list[str]
+    requires_approval: bool
+    write_enabled: bool
+    executed: bool = False
+    amount: str | None = None
+    currency: str | None = None
+    draft_of: str | None = None
+    """On a record written after a reviewer decision: the ``action_id`` of the original draft."""
+
+
+class DecisionRecord(_Record):
+    """One audit record per evaluation of a case (``wismo.decisions``)."""
+
+    decision_id: str
+    case_id: str
+    order_id: str | None
+    condition_type: ConditionType
+    handler: str
+    recommended_action: RecommendedAction
+    escalation_reasons: list[str]
+    mode: Mode
+    caused_by: str
+    evaluated_at: datetime
+    suppressed: str | None
+    action_ids: list[str]
+    event_type: str | None = None
+    trigger: str | None = None
+    inputs: dict[str, Any] = {}
+    confidence: Confidence | None = None
+    next_follow_up_due_at: datetime | None = None
+    kill_switch: bool = False
+
+
+class DeadLetter(_Record):
+    """Input that could not be processed (``wismo.dlq``): the original message and an actionable reason."""
+
+    dlq_id: str
+    reason: str
+    error_type: Literal["malformed_json", "invalid_event", "unknown_type", "unknown_reference", "internal_error"]
+    original: str
+    event_id: str | None = None
+    event_type: str | None = None
+    order_id: str | None = None
+    source_name: str | None = None
+    line: int | None = None
