@@ -12,11 +12,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
+from wismo.handlers.guardrails import GuardrailFacts
+from wismo.processors.routing import Route
+
 from wismo.case import CaseState
 from wismo.context import OrderContext
-from wismo.handlers.guardrails import GuardrailFacts
 from wismo.policy import Policy
-from wismo.processors.routing import Route
 from wismo.records import ActionType, SpecialistResult
 
 Team = Literal["cx", "shipping", "supply_chain", "fraud"]

@@ -16,6 +16,8 @@ from wismo.handlers.phrasing import (
     shipment_labels,
     tracking_text,
 )
+
+from wismo.records import RecommendedAction
 from wismo.timefmt import customer_date
 
 HANDLER = "carrier_exception"
@@ -35,17 +37,29 @@ def label_no_pickup(inp: HandlerInput) -> Assessment:
             f"A shipping label for {labels[sid]} was created on {customer_date(s.label_at, tz)}, but "
             f"{carrier_name(s)} has not scanned the parcel yet, so it is not in the carrier's hands."
         )
-        internal.append(f"{sid}: label {s.tracking_number} ({s.carrier}) at {s.label_at.isoformat()}, "
-                        f"no physical scan after {hours_since(inp, s.label_at):.0f}h")
-    summary = (f"An update on {order_ref(ctx)}: " + " ".join(sentences)
-               + " We are checking the handoff to the carrier.")
+        internal.append(
+            f"{sid}: label {s.tracking_number} ({s.carrier}) at {s.label_at.isoformat()}, "
+            f"no physical scan after {hours_since(inp, s.label_at):.0f}h"
+        )
+    summary = (
+        f"An update on {order_ref(ctx)}: "
+        + " ".join(sentences)
+        + " We are checking the handoff to the carrier."
+    )
     return finish(
-        inp, condition="label_created_no_pickup", handler=HANDLER, summary=summary,
+        inp,
+        condition="label_created_no_pickup",
+        handler=HANDLER,
+        summary=summary,
         internal="; ".join(internal) + ". Trace the handoff with the carrier and the fulfilment site.",
-        action="trace", opts=options(inp, "wait", "cancel"),
+        action="trace",
+        opts=options(inp, "wait", "cancel"),
         follow_up_reason="confirm the carrier's first scan after the handoff trace",
-        due=due_in(inp, "label_created_no_pickup"), confidence="high", reasons=[],
-        status_key="no_pickup:" + ",".join(inp.route.shipment_ids), team="shipping",
+        due=due_in(inp, "label_created_no_pickup"),
+        confidence="high",
+        reasons=[],
+        status_key="no_pickup:" + ",".join(inp.route.shipment_ids),
+        team="shipping",
     )
 
 
@@ -65,26 +79,43 @@ def no_movement(inp: HandlerInput) -> Assessment:
             lost = True
             sentences.append(
                 f"{carrier_name(s)} has reported a problem with {name}{tracking_text(s)} while it was in their "
-                f"network (last update on {customer_date(s.status_at, tz) if s.status_at else last}).")
+                f"network (last update on {customer_date(s.status_at, tz) if s.status_at else last})."
+            )
         else:
             sentences.append(
                 f"{carrier_name(s)} last scanned {name}{tracking_text(s)} on {last} and has not reported any "
-                "movement since.")
-        internal.append(f"{sid}: {s.status}/{s.detail or '-'}, last physical scan "
-                        f"{s.last_physical_scan_at.isoformat() if s.last_physical_scan_at else '?'} "
-                        f"({hours_since(inp, s.last_physical_scan_at):.0f}h ago)")
-    summary = (f"An update on {order_ref(ctx)}: " + " ".join(sentences)
-               + " We are following up with the carrier to find out where it is.")
+                "movement since."
+            )
+        internal.append(
+            f"{sid}: {s.status}/{s.detail or '-'}, last physical scan "
+            f"{s.last_physical_scan_at.isoformat() if s.last_physical_scan_at else '?'} "
+            f"({hours_since(inp, s.last_physical_scan_at):.0f}h ago)"
+        )
+    summary = (
+        f"An update on {order_ref(ctx)}: "
+        + " ".join(sentences)
+        + " We are following up with the carrier to find out where it is."
+    )
     reasons = ["carrier_investigation"] if lost else []
     return finish(
-        inp, condition="no_tracking_movement", handler=HANDLER, summary=summary,
-        internal="; ".join(internal) + (". Carrier reports lost/damaged: open a claim and review "
-                                        "replacement or refund." if lost else ". Open a carrier trace."),
+        inp,
+        condition="no_tracking_movement",
+        handler=HANDLER,
+        summary=summary,
+        internal="; ".join(internal)
+        + (
+            ". Carrier reports lost/damaged: open a claim and review replacement or refund."
+            if lost
+            else ". Open a carrier trace."
+        ),
         action="replacement_review" if lost else "trace",
         opts=options(inp, "wait", *(("replacement", "refund") if lost else ())),
-        follow_up_reason="carrier investigation result", due=due_in(inp, "no_tracking_movement"),
-        confidence="high", reasons=reasons,
-        status_key="stalled:" + ",".join(inp.route.shipment_ids) + (":lost" if lost else ""), team="shipping",
+        follow_up_reason="carrier investigation result",
+        due=due_in(inp, "no_tracking_movement"),
+        confidence="high",
+        reasons=reasons,
+        status_key="stalled:" + ",".join(inp.route.shipment_ids) + (":lost" if lost else ""),
+        team="shipping",
     )
 
 
@@ -101,28 +132,41 @@ def delivery_failed(inp: HandlerInput) -> Assessment:
         reason = DELIVERY_FAILURE_REASON.get(s.detail or "", "the carrier could not complete the delivery")
         address = address or s.detail == "address_issue"
         when = customer_date(s.status_at, tz) if s.status_at else "the latest attempt"
-        sentences.append(f"{carrier_name(s)} tried to deliver {labels[sid]}{tracking_text(s)} on {when}, but "
-                         f"{reason}.")
-        internal.append(f"{sid}: delivery_failed/{s.detail or '-'} attempt {s.failed_attempts} at "
-                        f"{s.status_at.isoformat() if s.status_at else '?'}")
+        sentences.append(
+            f"{carrier_name(s)} tried to deliver {labels[sid]}{tracking_text(s)} on {when}, but {reason}."
+        )
+        internal.append(
+            f"{sid}: delivery_failed/{s.detail or '-'} attempt {s.failed_attempts} at "
+            f"{s.status_at.isoformat() if s.status_at else '?'}"
+        )
     if address:
-        nxt = (" Please reply to confirm your full delivery address, including any flat or unit number, so we "
-               "can check it with the carrier.")
+        nxt = (
+            " Please reply to confirm your full delivery address, including any flat or unit number, so we "
+            "can check it with the carrier."
+        )
         opts = options(inp, "address_correction", "hold_for_pickup", "reattempt")
-        action = "investigate"
+        action: RecommendedAction = "investigate"
     else:
-        nxt = (" The carrier usually tries again; you can also ask for the package to be held for collection "
-               "at a pickup point.")
+        nxt = (
+            " The carrier usually tries again; you can also ask for the package to be held for collection "
+            "at a pickup point."
+        )
         opts = options(inp, "reattempt", "hold_for_pickup")
         action = "monitor" if not inp.contact else "answer"
     return finish(
-        inp, condition="delivery_failed", handler=HANDLER,
+        inp,
+        condition="delivery_failed",
+        handler=HANDLER,
         summary=f"An update on {order_ref(ctx)}: " + " ".join(sentences) + nxt,
         internal="; ".join(internal) + (". Verify the address with the customer." if address else "."),
-        action=action, opts=opts, follow_up_reason="confirm the reattempt or the address correction",
-        due=due_in(inp, "delivery_failed"), confidence="high", reasons=[],
-        status_key="delivery_failed:" + ",".join(f"{sid}#{ctx.shipments[sid].failed_attempts}"
-                                                 for sid in inp.route.shipment_ids),
+        action=action,
+        opts=opts,
+        follow_up_reason="confirm the reattempt or the address correction",
+        due=due_in(inp, "delivery_failed"),
+        confidence="high",
+        reasons=[],
+        status_key="delivery_failed:"
+        + ",".join(f"{sid}#{ctx.shipments[sid].failed_attempts}" for sid in inp.route.shipment_ids),
         team="shipping",
     )
 
@@ -135,19 +179,31 @@ def return_to_sender(inp: HandlerInput) -> Assessment:
     internal = []
     for sid in inp.route.shipment_ids:
         s = ctx.shipments[sid]
-        attempts = (f" after {s.failed_attempts} delivery attempts" if s.failed_attempts >= 2 else "")
-        sentences.append(f"{carrier_name(s)} reports that {labels[sid]}{tracking_text(s)} is being returned to "
-                         f"us{attempts}.")
+        attempts = f" after {s.failed_attempts} delivery attempts" if s.failed_attempts >= 2 else ""
+        sentences.append(
+            f"{carrier_name(s)} reports that {labels[sid]}{tracking_text(s)} is being returned to "
+            f"us{attempts}."
+        )
         internal.append(f"{sid}: {s.status}, {s.failed_attempts} failed attempt(s)")
-    summary = (f"An update on {order_ref(ctx)}: " + " ".join(sentences)
-               + " A teammate will contact you about the options for getting your order to you.")
+    summary = (
+        f"An update on {order_ref(ctx)}: "
+        + " ".join(sentences)
+        + " A teammate will contact you about the options for getting your order to you."
+    )
     a = finish(
-        inp, condition="return_to_sender", handler=HANDLER, summary=summary,
+        inp,
+        condition="return_to_sender",
+        handler=HANDLER,
+        summary=summary,
         internal="; ".join(internal) + ". Resolution needed: reship (replacement) or refund once returned.",
-        action="replacement_review", opts=options(inp, "replacement", "refund", "address_correction"),
-        follow_up_reason="resolution decision for the returning parcel", due=due_in(inp, "return_to_sender"),
-        confidence="high", reasons=["resolution_required"],
-        status_key="rts:" + ",".join(inp.route.shipment_ids), team="cx",
+        action="replacement_review",
+        opts=options(inp, "replacement", "refund", "address_correction"),
+        follow_up_reason="resolution decision for the returning parcel",
+        due=due_in(inp, "return_to_sender"),
+        confidence="high",
+        reasons=["resolution_required"],
+        status_key="rts:" + ",".join(inp.route.shipment_ids),
+        team="cx",
     )
     a.requested_decision = "Choose the resolution for the returning parcel: reship or refund."
     a.customer_impact = "The customer's order is on its way back to us and will not arrive as ordered."

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
-from wismo.conditions import ConditionType
 from wismo.handlers.base import Assessment, HandlerInput, Team
 from wismo.handlers.phrasing import guardrail_facts
+
+from wismo.conditions import ConditionType
 from wismo.records import Confidence, CustomerOption, RecommendedAction, SpecialistResult
 from wismo.timefmt import zone
 
@@ -16,14 +17,18 @@ STANDARD_CONDITIONS: frozenset[ConditionType] = frozenset(
 """Conditions that are not exceptions: a high order value alone does not escalate them."""
 
 
-def options(inp: HandlerInput, *wanted: CustomerOption, alternates_for: tuple[str, ...] = ()) -> list[CustomerOption]:
+def options(
+    inp: HandlerInput, *wanted: CustomerOption, alternates_for: tuple[str, ...] = ()
+) -> list[CustomerOption]:
     """The subset of ``wanted`` the policy allows; ``alternate_item`` only with an approved alternate."""
     pol = inp.policy
     out: list[CustomerOption] = []
     for opt in wanted:
         if not pol.option_allowed(opt) or opt in out:
             continue
-        if opt == "alternate_item" and not any(pol.customer_options.approved_alternates.get(s) for s in alternates_for):
+        if opt == "alternate_item" and not any(
+            pol.customer_options.approved_alternates.get(s) for s in alternates_for
+        ):
             continue
         out.append(opt)
     return out

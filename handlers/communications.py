@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from wismo.context import OrderContext
 from wismo.handlers.base import Assessment
 from wismo.handlers.phrasing import first_name
+
+from wismo.context import OrderContext
 from wismo.records import ActionType
 from wismo.timefmt import customer_date
 
@@ -48,8 +49,10 @@ def customer_text(
     parts = [greeting(ctx)]
     if requests and a.result.condition_type != "restricted_hold":
         phrases = " and to ".join(ACTION_PHRASE[r] for r in requests)
-        parts.append(f"I have passed your request to {phrases} to a teammate for review. Nothing has been "
-                     "changed on your order yet.")
+        parts.append(
+            f"I have passed your request to {phrases} to a teammate for review. Nothing has been "
+            "changed on your order yet."
+        )
     if a.result.customer_safe_summary:
         parts.append(a.result.customer_safe_summary)
     if checkpoint is not None and a.checkpoint_customer_facing:
@@ -61,13 +64,17 @@ def customer_text(
 def approval_text(ctx: OrderContext | None, approved: list[str], *, executed: bool, sign_off: str) -> str:
     """The message after a reviewer approved customer-requested actions."""
     what = " and ".join(APPROVED_PHRASE[x] for x in approved)
-    nxt = ("It has been processed." if executed
-           else "A teammate will complete it and confirm the details with you.")
+    nxt = (
+        "It has been processed."
+        if executed
+        else "A teammate will complete it and confirm the details with you."
+    )
     return "\n\n".join([greeting(ctx), f"Good news: {what}. {nxt}", sign_off])
 
 
-def escalation_text(case_id: str, order_label: str, a: Assessment, reasons: list[str], deadline: datetime,
-                    escalation_id: str) -> str:
+def escalation_text(
+    case_id: str, order_label: str, a: Assessment, reasons: list[str], deadline: datetime, escalation_id: str
+) -> str:
     r = a.result
     return (
         f"Escalation for {order_label} (case {case_id}): {r.condition_type.replace('_', ' ')}.\n"

@@ -11,6 +11,7 @@ from __future__ import annotations
 from wismo.handlers.base import Assessment, HandlerInput
 from wismo.handlers.common import due_in, finish, is_high_value, options
 from wismo.handlers.phrasing import carrier_name, order_ref, shipment_labels
+
 from wismo.timefmt import customer_date
 
 HANDLER = "delivered_not_received"
@@ -26,7 +27,9 @@ def delivered_not_received(inp: HandlerInput) -> Assessment:
     for sid in inp.route.shipment_ids:
         s = ctx.shipments[sid]
         when = customer_date(s.delivered_at, tz) if s.delivered_at else "recently"
-        where = f", with the delivery location noted as {s.delivered_location}" if s.delivered_location else ""
+        where = (
+            f", with the delivery location noted as {s.delivered_location}" if s.delivered_location else ""
+        )
         sentences.append(f"{carrier_name(s)} recorded {labels[sid]} as delivered on {when}{where}.")
         if not s.delivered_location:
             weak.append(sid)
@@ -34,20 +37,32 @@ def delivered_not_received(inp: HandlerInput) -> Assessment:
     reasons = []
     if weak:
         reasons.append("weak_delivery_proof")
-    summary = (f"I am sorry that {order_ref(ctx)} has not reached you. " + " ".join(sentences)
-               + " Please check around the delivery spot, with neighbours and with any building reception or "
-                 "mail room. We have opened a delivery investigation with the carrier.")
-    internal = (f"DNR claimed at {inp.case.dnr_claimed_at.isoformat() if inp.case.dnr_claimed_at else '?'}; "
-                f"delivered shipments {list(inp.route.shipment_ids)}; proof {'weak' if weak else 'carrier location'}"
-                f"; order value {ctx.order_value} {ctx.currency} ({'high' if high else 'below threshold'}).")
+    summary = (
+        f"I am sorry that {order_ref(ctx)} has not reached you. "
+        + " ".join(sentences)
+        + " Please check around the delivery spot, with neighbours and with any building reception or "
+        "mail room. We have opened a delivery investigation with the carrier."
+    )
+    internal = (
+        f"DNR claimed at {inp.case.dnr_claimed_at.isoformat() if inp.case.dnr_claimed_at else '?'}; "
+        f"delivered shipments {list(inp.route.shipment_ids)}; proof {'weak' if weak else 'carrier location'}"
+        f"; order value {ctx.order_value} {ctx.currency} ({'high' if high else 'below threshold'})."
+    )
     preferred = inp.contact.resolution if inp.contact and inp.contact.resolution else "replacement"
     a = finish(
-        inp, condition="delivered_not_received", handler=HANDLER, summary=summary, internal=internal,
+        inp,
+        condition="delivered_not_received",
+        handler=HANDLER,
+        summary=summary,
+        internal=internal,
         action="refund_review" if preferred == "refund" else "replacement_review",
         opts=options(inp, "wait", "replacement", "refund"),
-        follow_up_reason="delivery investigation result", due=due_in(inp, "delivered_not_received"),
-        confidence="medium" if weak else "high", reasons=reasons,
-        status_key="dnr:" + ",".join(inp.route.shipment_ids), team="cx",
+        follow_up_reason="delivery investigation result",
+        due=due_in(inp, "delivered_not_received"),
+        confidence="medium" if weak else "high",
+        reasons=reasons,
+        status_key="dnr:" + ",".join(inp.route.shipment_ids),
+        team="cx",
     )
     a.action_requests.append(preferred)
     a.requested_decision = f"Approve or deny a {preferred} for a package the customer reports not received."

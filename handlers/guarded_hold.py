@@ -6,7 +6,7 @@ contact and every new hold escalates internally to the team that owns the hold.
 
 from __future__ import annotations
 
-from wismo.handlers.base import Assessment, HandlerInput
+from wismo.handlers.base import Assessment, HandlerInput, Team
 from wismo.handlers.common import due_in, finish
 from wismo.handlers.guardrails import APPROVED_HOLD_WORDING
 
@@ -17,14 +17,27 @@ def restricted_hold(inp: HandlerInput) -> Assessment:
     ctx = inp.ctx
     assert ctx is not None
     holds: list[str] = list(inp.route.inputs.get("holds", []))
-    team = "cx" if holds == ["address_verification"] else "fraud"
-    internal = "Active OMS hold(s): " + ", ".join(f"{h} since {ctx.holds[h].isoformat()}" for h in holds) + "."
+    team: Team = "cx" if holds == ["address_verification"] else "fraud"
+    internal = (
+        "Active OMS hold(s): " + ", ".join(f"{h} since {ctx.holds[h].isoformat()}" for h in holds) + "."
+    )
     summary = APPROVED_HOLD_WORDING + " We will contact you if we need anything from you."
     a = finish(
-        inp, condition="restricted_hold", handler=HANDLER, summary=summary, internal=internal,
-        action="escalate", opts=[], follow_up_reason="hold review outcome", due=due_in(inp, "restricted_hold"),
-        confidence="high", reasons=["restricted_hold"], status_key="hold:" + ",".join(holds),
-        team=team, checkpoint_customer_facing=False, restricted_hold=True,
+        inp,
+        condition="restricted_hold",
+        handler=HANDLER,
+        summary=summary,
+        internal=internal,
+        action="escalate",
+        opts=[],
+        follow_up_reason="hold review outcome",
+        due=due_in(inp, "restricted_hold"),
+        confidence="high",
+        reasons=["restricted_hold"],
+        status_key="hold:" + ",".join(holds),
+        team=team,
+        checkpoint_customer_facing=False,
+        restricted_hold=True,
     )
     a.requested_decision = "Review the hold and release or cancel the order in the OMS."
     a.customer_impact = "The order cannot ship until the hold is resolved."

@@ -13,6 +13,7 @@ Pure logic; every regex is compiled at import and each rule makes one pass over 
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -95,6 +96,45 @@ def _blank_urls(text: str) -> str:
 def _quote(s: str, limit: int = 80) -> str:
     s = " ".join(s.split())
     return "'" + (s if len(s) <= limit else s[: limit - 1] + "…") + "'"
+
+
+def _lower(s: str) -> str:
+    """Lower case with the same length and offsets as ``s``."""
+    low = s.lower()
+    if len(low) == len(s):
+        return low
+    return "".join(c.lower()[:1] or c for c in s)
+
+
+def _find_all(hay: str, needle: str) -> Iterable[int]:
+    """Occurrences of ``needle`` in ``hay`` not glued to a letter or digit on either side."""
+    if not needle:
+        return
+    n = len(needle)
+    i = hay.find(needle)
+    while i >= 0:
+        before = hay[i - 1] if i else " "
+        after = hay[i + n] if i + n < len(hay) else " "
+        if not (before.isalnum() and needle[0].isalnum()) and not (after.isalnum() and needle[-1].isalnum()):
+            yield i
+        i = hay.find(needle, i + 1)
+
+
+def _blank_titles(prose: str, facts: GuardrailFacts) -> str:
+    """``prose`` with the order's multi-word item titles blanked (offsets kept): a title is data, so the
+    "Friday Night Mug" or "Sat Nav Holder" in it is not an invented date."""
+    titles = {t for s in facts.shipments for t in s.item_titles} | set(facts.pending_item_titles)
+    titles = {_lower(t) for t in titles if " " in t.strip() or len(t.strip()) >= 10}
+    if not titles:
+        return prose
+    low = _lower(prose)
+    chars: list[str] | None = None
+    for t in titles:
+        for i in _find_all(low, t):
+            if chars is None:
+                chars = list(prose)
+            chars[i : i + len(t)] = " " * len(t)
+    return prose if chars is None else "".join(chars)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -193,9 +233,7 @@ class _DateIndex:
         return self._days.get(day, [])
 
 
-def _resolve(
-    index: _DateIndex, month: int, day: int, year: int | None, weekday: int | None
-) -> str | None:
+def _resolve(index: _DateIndex, month: int, day: int, year: int | None, weekday: int | None) -> str | None:
     """None when (month, day, year?) is an allowed date with the written weekday, else why not."""
     found = index.candidates(month, day, year)
     if not found:
@@ -217,6 +255,8 @@ def _check_dates(text: str, facts: GuardrailFacts, out: list[str]) -> None:
     spans: list[tuple[int, int]] = []
 
     def bad(snippet: str, why: str) -> None:
+        if snippet.endswith(".") and not snippet[-2:-1].isdigit():
+            snippet = snippet[:-1]  # "7 November." at the end of a sentence
         out.append(f"date_not_in_data: {_quote(snippet)} ({why})")
 
     for m in _DATE_RE.finditer(text):
@@ -319,7 +359,7 @@ _GENERIC_RE = re.compile(
     r"|\blater\s+(?:this|in\s+the)\s+(?:week|month)\b|\blater\s+today\b|\bby\s+tonight\b"
     r"|\bend\s+of\s+(?:the\s+|this\s+|next\s+)?(?:day|week|month)\b|\bnext\s+(?:business\s+|working\s+)?day\b"
     r"|\bnext\s+month\b|\b(?:over|by|at)\s+the\s+weekend\b|\bany\s+day\s+now\b|\bEOD\b|\bCOB\b"
-    r"|\bclose\s+of\s+business\b|\bearly\s+next\b|\bsame[-\s]day\b|\bovernight\b"
+    r"|\bclose\s+of\s+business\b|\bearly\s+next\b|\bovernight\b"
     # 3-5 November, November 3-5
     rf"|\b\d{{1,2}}{_ORD}\s*(?:-|–|—|to|and)\s*\d{{1,2}}{_ORD}\s+(?:of\s+)?{_MON}"
     rf"|{_MON}\.?\s+\d{{1,2}}{_ORD}\s*(?:-|–|—|to|and)\s*\d{{1,2}}\b"
@@ -363,13 +403,11 @@ _RESTRICTED_RE = re.compile(
     r"failure|failed|declined|flag\w*|screening|team)|under\s+review\s+for\s+payment|charge-?backs?|"
     r"(?:verification|fraud|risk|internal|warehouse|security|payments?|compliance|review|trust\s+and\s+safety|"
     r"loss\s+prevention)\s+teams?|trust\s+(?:and|&)\s+safety|loss\s+prevention|compliance|"
-    r"internal\w*|suppliers?|vendors?|manufacturers?|purchase\s+orders?|po\s*(?:number|num|no\.?|#)|po-\w*|"
+    r"internal\w*|suppliers?|vendors?|manufacturers?|purchase\s+orders?|po\s*(?:number|num|no\.?)|"
     r"(?:card|payment|transaction)\s+(?:\w+\s+){0,2}?declined|"
     # blame
     r"(?:their|his|her|its|the\s+\w+'?s|\w+'s)\s+(?:fault|mistake|error)|blam\w*|messed\s+up|screwed\s+up|"
-    r"dropped\s+the\s+ball|botched)"
-    r"|PO\s*\d)"
-    + _E
+    r"dropped\s+the\s+ball|botched))" + _E + r"|" + _B + r"(?:PO\s*#|PO\s*\d|(?i:po)-\w+)"
 )
 _INTERNAL_RE = re.compile(
     r"(?<![\w/])[A-Za-z0-9]+(?:_[A-Za-z0-9]+)+(?!\w)"
@@ -382,12 +420,10 @@ _INTERNAL_RE = re.compile(
     + r"|\{\{?[^{}\n]{0,60}\}\}?|\$\{|<[A-Z_]{2,}>|%\(\w+\)s"
 )
 _HOLD_LEAK_RE = re.compile(
-    _B
-    + r"(?:(?i:verif\w*|payments?|pay|paid|card|cards|billing|bill|bank\w*|declin\w*|suspicio\w*|"
+    _B + r"(?:(?i:verif\w*|payments?|pay|paid|card|cards|billing|bill|bank\w*|declin\w*|suspicio\w*|"
     r"security|secure|identity|identification|flag\w*|unusual|investigat\w*|on\s+hold|held|holds?|"
     r"address\w*|review\w*|authori[sz]\w*|charge\w*|transaction\w*|issue|issues|problem\w*|concern\w*|"
-    r"screen\w*|checks?|blocked|locked|frozen)|ID)"
-    + _E
+    r"screen\w*|checks?|blocked|locked|frozen)|ID)" + _E
 )
 
 
@@ -417,7 +453,9 @@ def _check_internal(prose: str, out: list[str]) -> None:
 def _check_hold(text: str, out: list[str]) -> None:
     flat = " ".join(text.split())
     if APPROVED_HOLD_WORDING not in flat:
-        out.append(f"hold_wording: the approved verification sentence is missing ({_quote(APPROVED_HOLD_WORDING)})")
+        out.append(
+            f"hold_wording: the approved verification sentence is missing ({_quote(APPROVED_HOLD_WORDING)})"
+        )
     rest = flat.replace(APPROVED_HOLD_WORDING, " ")
     for m in _HOLD_LEAK_RE.finditer(rest):
         out.append(f"hold_wording: {_quote(m.group())} suggests why the order is held")
@@ -469,71 +507,56 @@ def _positive_claims(prose: str) -> list[re.Match[str]]:
     return found
 
 
-def _find_all(hay: str, needle: str) -> Iterable[int]:
-    """Case-folded occurrences of ``needle`` not glued to a letter or digit on either side."""
-    if not needle:
-        return
-    n = len(needle)
-    i = hay.find(needle)
-    while i >= 0:
-        before = hay[i - 1] if i else " "
-        after = hay[i + n] if i + n < len(hay) else " "
-        if not (before.isalnum() and needle[0].isalnum()) and not (after.isalnum() and needle[-1].isalnum()):
-            yield i
-        i = hay.find(needle, i + 1)
-
-
-def _check_scans(prose: str, facts: GuardrailFacts, out: list[str]) -> None:
-    claims = _positive_claims(prose)
+def _check_scans(prose: str, claims_text: str, facts: GuardrailFacts, out: list[str]) -> None:
+    claims = _positive_claims(claims_text)
     if not claims:
         return
     if not facts.any_physical_scan:
         for m in claims:
             out.append(f"shipped_before_scan: {_quote(m.group())} (no physical carrier scan on the order)")
         return
-    # Names of things the carrier has not scanned: unscanned shipments' labels and items, pending items.
-    scanned_titles = {t.casefold() for s in facts.shipments if s.physically_scanned for t in s.item_titles}
+    # Names of what the carrier has not scanned: unscanned shipments' labels and items, pending items. A title
+    # that is also in a scanned shipment (a split quantity) is ambiguous and left out.
+    scanned_titles = {
+        _lower(t.strip()) for s in facts.shipments if s.physically_scanned for t in s.item_titles
+    }
     unscanned: dict[str, str] = {}
     for s in facts.shipments:
         if not s.physically_scanned:
-            unscanned[s.label.casefold().strip()] = s.label
+            unscanned.setdefault(_lower(s.label.strip()), s.label)
             for t in s.item_titles:
-                unscanned.setdefault(t.casefold().strip(), t)
+                unscanned.setdefault(_lower(t.strip()), t)
     for t in facts.pending_item_titles:
-        unscanned.setdefault(t.casefold().strip(), t)
-    for key in [k for k in unscanned if k in scanned_titles or not k]:
-        del unscanned[key]  # the same title is also in a scanned package: its mention is ambiguous
-    if not unscanned:
-        return
-    low = prose.casefold() if prose.isascii() else prose.lower()
-    if len(low) != len(prose):  # case folding changed offsets; fall back to a length-preserving lower()
-        low = "".join(c.lower() if len(c.lower()) == 1 else c for c in prose)
+        unscanned.setdefault(_lower(t.strip()), t)
+    low = _lower(prose)
     mentions: list[tuple[int, str]] = []
     for key, name in unscanned.items():
-        mentions.extend((i, name) for i in _find_all(low, key))
+        if key and key not in scanned_titles:
+            mentions.extend((i, name) for i in _find_all(low, key))
     if not mentions:
         return
-    # Clause by clause: a positive claim in a clause that names an unscanned shipment or item is a violation.
-    bounds = [0]
-    for m in _CLAUSE_SPLIT_RE.finditer(prose):
-        bounds.append(m.end())
-    bounds.append(len(prose) + 1)
+    # Clause by clause: a positive claim in a clause that names an unscanned shipment or item is a violation;
+    # a clause that starts with a pronoun ("It has shipped") names what the clause before it named.
+    bounds = [0, *(m.end() for m in _CLAUSE_SPLIT_RE.finditer(prose)), len(prose) + 1]
     claim_iter = iter(claims)
     claim = next(claim_iter, None)
     previous: set[str] = set()
-    for a, b in zip(bounds, bounds[1:], strict=False):
+    for a, b in itertools.pairwise(bounds):
+        if claim is None:
+            break
+        clause = prose[a:b]
+        if not clause.strip():
+            continue
         names = {name for i, name in mentions if a <= i < b}
-        if not names and _PRONOUN_START_RE.search(prose[a:b]):
+        if not names and _PRONOUN_START_RE.search(clause):
             names = previous
         while claim is not None and claim.start() < b:
             if claim.start() >= a and names:
-                out.append(
-                    f"shipped_before_scan: {_quote(claim.group())} next to "
-                    f"{', '.join(_quote(n) for n in sorted(names))}, which the carrier has not scanned"
-                )
+                named = ", ".join(_quote(n) for n in sorted(names))
+                what = f"{_quote(claim.group())} about {named}"
+                out.append(f"shipped_before_scan: {what}, which the carrier has not scanned")
             claim = next(claim_iter, None)
-        if any(a <= i < b for i, _ in mentions) or prose[a:b].strip():
-            previous = names
+        previous = names
 
 
 # --------------------------------------------------------------------------------------------------
@@ -573,7 +596,9 @@ _AUX = (
     r"make\s+sure\s+to|make\s+sure\s+(?:I|we)|arrange\s+to|and|still|currently|fully|want\s+to|"
     r"would\s+like\s+to|like\s+to|need\s+to|'ll|'ve))*"
 )
-_NOT_A_PROMISE = r"(?!\s+(?:requests?|review|policy|options?|eligibility|form|application|claim|case|ticket|for\s+review))"
+_NOT_A_PROMISE = (
+    r"(?!\s+(?:requests?|review|policy|options?|eligibility|form|application|claim|case|ticket|for\s+review))"
+)
 _BE = (
     r"(?:\s+(?:has|have|is|are|will|'s|'ll)|'s|'ll|'ve)(?:\s+(?:been|be|now|already|being|also|just|"
     r"successfully|fully|all))*\s+"
@@ -624,7 +649,9 @@ _PROMISE_RES: dict[str, re.Pattern[str]] = {
         rf"initiat)\w*\s+(?:\w+\s+){{0,3}}?cancell?ation{_NOT_A_PROMISE})"
         r"|\b(?:order|orders|item|items|shipment|package|purchase|subscription|it|this|that)"
         rf"{_BE}cancell?ed\b"
-        r"|\bcancell?ation" + _BE + r"(?:processed|confirmed|completed?|done|approved|submitted|queued|through|"
+        r"|\bcancell?ation"
+        + _BE
+        + r"(?:processed|confirmed|completed?|done|approved|submitted|queued|through|"
         r"successful|underway|in\s+progress)"
         r"|\bget\s+(?:it|that|this|them|your\s+order|the\s+order)\s+cancell?ed"
         r")"
@@ -633,22 +660,25 @@ _PROMISE_RES: dict[str, re.Pattern[str]] = {
         r"(?i:"
         r"(?:" + _SUBJ + _AUX + r"\s+(?:(?:updat|chang|correct|amend|edit|fix|modif|switch|sav|replac|add|"
         r"enter|record)\w*\s+(?:\w+\s+){0,2}?(?:shipping\s+|delivery\s+|mailing\s+|new\s+)?(?:address|"
-        r"delivery\s+details|shipping\s+details)" + _NOT_A_PROMISE + r"|redirect\w*|re-?rout\w*|re-?address\w*))"
-        r"|\b(?:your|the)\s+(?:new\s+)?(?:shipping\s+|delivery\s+|mailing\s+)?address" + _BE
+        r"delivery\s+details|shipping\s+details)"
+        + _NOT_A_PROMISE
+        + r"|redirect\w*|re-?rout\w*|re-?address\w*))"
+        r"|\b(?:your|the)\s+(?:new\s+)?(?:shipping\s+|delivery\s+|mailing\s+)?address"
+        + _BE
         + r"(?:updated|changed|corrected|amended|modified|saved|fixed|switched|edited|on\s+file)"
         r"|\b(?:package|parcel|shipment|order|it)" + _BE + r"(?:redirected|rerouted|re-routed|re-addressed)"
         r")"
     ),
 }
+# "I'll queue it", "we've actioned that": a promise of whatever action the text is about.
 _GENERIC_PROMISE_RE = re.compile(
     r"(?i:\b(?:I|we)(?:'ll|'ve|'m\s+going\s+to|\s+will|\s+have|\s+can|\s+am\s+going\s+to)(?:\s+(?:go\s+ahead\s+"
-    r"and|gone\s+ahead\s+and|just|now|also))*\s+(?:queue(?:d)?|process(?:ed)?|action(?:ed)?|put\s+(?:it\s+|that\s+)?"
-    r"through|sort(?:ed)?\s+(?:it|that|this)\s+out|take(?:n)?\s+care\s+of|make|made|do|done)"
-    r"(?:\s+(?:it|that|this|them|those|the\s+change|that\s+change|this\s+change|the\s+request|your\s+request))?\b"
-    r"(?!\s+(?:to|with|for|past|over|by)\s+(?:a\s+teammate|the\s+team|review))"
+    r"and|gone\s+ahead\s+and|just|now|also|already))*\s+(?:queued?|process(?:ed)?|action(?:ed)?|put|sort(?:ed)?|"
+    r"take(?:n)?\s+care\s+of|make|made|do|done|arrange(?:d)?|approved?|confirm(?:ed)?)"
+    r"\s+(?:it|that|this|them|those|the\s+change|that\s+change|this\s+change|the\s+request|your\s+request)\b"
+    r"(?!\s+(?:to|with|for|past|over|by|on\s+to)\s+(?:a\s+teammate|the\s+team|our\s+team|a\s+colleague|review))"
     r")"
 )
-_GENERIC_VERB_NEEDS_OBJECT = re.compile(r"(?i:make|made|do|done|take(?:n)?\s+care\s+of)$")
 _ACTION_MENTION_RE: dict[str, re.Pattern[str]] = {
     "refund": re.compile(r"(?i:refund|reimburs|money\s+back|\bcredit)"),
     "replacement": re.compile(r"(?i:replac|resend|re-?ship)"),
@@ -664,17 +694,16 @@ def _check_promises(prose: str, facts: GuardrailFacts, out: list[str]) -> None:
             continue
         for m in rx.finditer(prose):
             out.append(f"unapproved_promise: {_quote(m.group())} ({action} not approved)")
+    mentioned: list[str] | None = None
     for m in _GENERIC_PROMISE_RE.finditer(prose):
-        phrase = m.group().rstrip()
-        if _GENERIC_VERB_NEEDS_OBJECT.search(phrase):
-            continue  # "I'll make", "we'll do" with no object is not about an action
-        mentioned = [a for a, rx in _ACTION_MENTION_RE.items() if rx.search(prose)]
+        if mentioned is None:
+            mentioned = [a for a, rx in _ACTION_MENTION_RE.items() if rx.search(prose)]
         if mentioned:
             for a in mentioned:
                 if a not in approved:
-                    out.append(f"unapproved_promise: {_quote(phrase)} ({a} not approved)")
+                    out.append(f"unapproved_promise: {_quote(m.group())} ({a} not approved)")
         elif not approved:
-            out.append(f"unapproved_promise: {_quote(phrase)} (promises an unspecified action)")
+            out.append(f"unapproved_promise: {_quote(m.group())} (promises an unspecified action)")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -685,16 +714,17 @@ def _check_promises(prose: str, facts: GuardrailFacts, out: list[str]) -> None:
 def check_customer_text(text: str, facts: GuardrailFacts) -> list[str]:
     """Every SPEC §5 violation in ``text`` as ``"<code>: <explanation>"``; empty when it may be sent."""
     text = _normalise(text)
-    prose = _blank_urls(text)
+    prose = _blank_urls(text)  # links and addresses are not prose
+    plain = _blank_titles(prose, facts)  # item titles are data
     out: list[str] = []
-    _check_dates(prose, facts, out)
-    _check_windows(prose, out)
+    _check_dates(plain, facts, out)
+    _check_windows(plain, out)
     _check_restricted(text, facts, out)
-    _check_internal(prose, out)
-    _check_scans(prose, facts, out)
+    _check_internal(plain, out)
+    _check_scans(prose, plain, facts, out)
     if facts.split:
         _check_split(text, facts, out)
-    _check_promises(prose, facts, out)
+    _check_promises(plain, facts, out)
     if facts.restricted_hold:
         _check_hold(text, out)
     return list(dict.fromkeys(out))

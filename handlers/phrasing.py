@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from wismo.context import OrderContext, Shipment
 from wismo.handlers.guardrails import GuardrailFacts, ShipmentFacts
+
+from wismo.context import OrderContext, Shipment
 from wismo.timefmt import customer_date, local_date
 
 DELIVERY_FAILURE_REASON = {
@@ -34,6 +35,7 @@ def order_ref(ctx: OrderContext) -> str:
 
 def ordered_shipments(ctx: OrderContext) -> list[Shipment]:
     """Shipments in a stable order: by creation (label or first event), then id."""
+
     def key(s: Shipment) -> tuple[datetime | str, str]:
         t = s.created_at or s.label_at or s.first_physical_scan_at or s.status_at
         return (t.isoformat() if t else "~", s.shipment_id)
@@ -74,7 +76,9 @@ def scan_status_sentence(s: Shipment, tz: str) -> str:
     """What the carrier last reported for a physically scanned shipment, with its date and source."""
     carrier = carrier_name(s)
     when = customer_date(s.status_at, tz) if s.status_at else None
-    loc = f" in {s.scans[-1].location}" if s.scans and s.scans[-1].location and s.status != "delivered" else ""
+    loc = (
+        f" in {s.scans[-1].location}" if s.scans and s.scans[-1].location and s.status != "delivered" else ""
+    )
     on = f" on {when}" if when else ""
     status = s.status
     if status == "delivered":
@@ -97,7 +101,9 @@ def estimate_sentence(s: Shipment, now: datetime, tz: str) -> str:
     if s.est_delivery is None or s.status == "delivered":
         return ""
     if s.est_delivery < local_date(now, tz):
-        return f" {carrier_name(s)}'s last delivery estimate has passed, so we are watching for the next scan."
+        return (
+            f" {carrier_name(s)}'s last delivery estimate has passed, so we are watching for the next scan."
+        )
     return f" {carrier_name(s)} currently estimates delivery on {customer_date(s.est_delivery, tz)}."
 
 
@@ -108,8 +114,15 @@ def collect_dates(ctx: OrderContext | None, tz: str, extra: list[datetime | date
     if ctx is not None:
         vals += [ctx.placed_at, ctx.ship_by, ctx.cancelled_at]
         for s in ctx.shipments.values():
-            vals += [s.created_at, s.label_at, s.status_at, s.delivered_at, s.est_delivery,
-                     s.first_physical_scan_at, s.last_physical_scan_at]
+            vals += [
+                s.created_at,
+                s.label_at,
+                s.status_at,
+                s.delivered_at,
+                s.est_delivery,
+                s.first_physical_scan_at,
+                s.last_physical_scan_at,
+            ]
             vals += [sc.at for sc in s.scans]
             vals += [sc.est_delivery for sc in s.scans]
         for e in ctx.supplier_etas.values():

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
-from wismo.conditions import HANDLER_FOR, ConditionType
 from wismo.handlers import (
     carrier,
     delivered_not_received,
@@ -18,6 +17,8 @@ from wismo.handlers import (
 )
 from wismo.handlers.base import Assessment, HandlerInput
 from wismo.handlers.repeated_contact import repeated_contact
+
+from wismo.conditions import HANDLER_FOR, ConditionType
 
 HANDLERS: dict[ConditionType, Callable[[HandlerInput], Assessment]] = {
     "missing_order_data": missing_data.missing_order_data,

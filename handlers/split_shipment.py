@@ -20,6 +20,7 @@ from wismo.handlers.phrasing import (
     shipment_labels,
     tracking_text,
 )
+
 from wismo.timefmt import customer_date
 
 HANDLER = "split_shipment"
@@ -38,12 +39,22 @@ def partial_shipment(inp: HandlerInput) -> Assessment:
         if s.physically_scanned:
             status = scan_status_sentence(s, tz) + "." + estimate_sentence(s, inp.now, tz)
         elif s.label_at is not None:
-            status = (f"a shipping label was created on {customer_date(s.label_at, tz)}; it is waiting for the "
-                      "carrier to collect it.")
+            status = (
+                f"a shipping label was created on {customer_date(s.label_at, tz)}; it is waiting for the "
+                "carrier to collect it."
+            )
         else:
             status = "being prepared at our fulfilment centre."
         lines.append(f"- {name.capitalize()}{tracking_text(s)} with {what}: {status}")
-        phase = "delivered" if s.delivered else "scanned" if s.physically_scanned else "label" if s.label_at else "prep"
+        phase = (
+            "delivered"
+            if s.delivered
+            else "scanned"
+            if s.physically_scanned
+            else "label"
+            if s.label_at
+            else "prep"
+        )
         key_parts.append(f"{s.shipment_id}={phase}")
     pending = ctx.unshipped_units()
     in_shipments = ctx.units_in_shipments()
@@ -55,24 +66,38 @@ def partial_shipment(inp: HandlerInput) -> Assessment:
         if in_shipments.get(sku, 0) > 0:
             continue  # already listed inside a package that has not left yet
         if eta is not None and eta.eta is not None:
-            lines.append(f"- Not yet sent: {label}. Our current estimate for it to be ready is "
-                         f"{customer_date(eta.eta, tz)}; this is an estimate and can change.")
+            lines.append(
+                f"- Not yet sent: {label}. Our current estimate for it to be ready is "
+                f"{customer_date(eta.eta, tz)}; this is an estimate and can change."
+            )
             eta_dues.append(start_of_day(eta.eta, tz))
         elif eta is not None:
-            lines.append(f"- Not yet sent: {label}. It is temporarily out of stock and we do not have a confirmed "
-                         "date for it yet.")
+            lines.append(
+                f"- Not yet sent: {label}. It is temporarily out of stock and we do not have a confirmed "
+                "date for it yet."
+            )
         else:
             lines.append(f"- Not yet sent: {label}. It is still being prepared.")
         key_parts.append(f"{sku}=pending")
     deadline = ctx.fulfilment_deadline(inp.policy.thresholds.fulfilment_sla_hours)
     candidates = [d for d in [*eta_dues, deadline] if d is not None and d > inp.now]
     due = due_at_or_later(inp, min(candidates) if candidates else None, "partial_shipment")
-    internal = (f"Split order: {len(ctx.shipments)} shipment(s) [{', '.join(key_parts)}]; pending units "
-                f"{pending}.")
+    internal = (
+        f"Split order: {len(ctx.shipments)} shipment(s) [{', '.join(key_parts)}]; pending units {pending}."
+    )
     return finish(
-        inp, condition="partial_shipment", handler=HANDLER, summary="\n".join(lines), internal=internal,
+        inp,
+        condition="partial_shipment",
+        handler=HANDLER,
+        summary="\n".join(lines),
+        internal=internal,
         action="answer" if inp.contact else "monitor",
         opts=options(inp, "wait", "cancel", "alternate_item", alternates_for=tuple(pending)),
-        follow_up_reason="the next pending part ships or its estimate changes", due=due, confidence="high",
-        reasons=[], status_key="partial:" + ",".join(key_parts), team="cx", split=True,
+        follow_up_reason="the next pending part ships or its estimate changes",
+        due=due,
+        confidence="high",
+        reasons=[],
+        status_key="partial:" + ",".join(key_parts),
+        team="cx",
+        split=True,
     )

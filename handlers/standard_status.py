@@ -19,6 +19,7 @@ from wismo.handlers.phrasing import (
     shipment_labels,
     tracking_text,
 )
+
 from wismo.timefmt import customer_date
 
 HANDLER = "standard_status"
@@ -31,12 +32,20 @@ def processing(inp: HandlerInput) -> Assessment:
     if ctx.cancelled:
         assert ctx.cancelled_at is not None
         return finish(
-            inp, condition="processing_within_sla", handler=HANDLER,
+            inp,
+            condition="processing_within_sla",
+            handler=HANDLER,
             summary=f"Our records show that {order_ref(ctx)} was cancelled on {customer_date(ctx.cancelled_at, tz)}, "
             "so nothing will be sent out.",
             internal=f"Order cancelled at {ctx.cancelled_at.isoformat()} (reason: {ctx.cancel_reason or 'none given'}).",
-            action="answer", opts=[], follow_up_reason=None, due=None, confidence="high", reasons=[],
-            status_key="cancelled", team="cx",
+            action="answer",
+            opts=[],
+            follow_up_reason=None,
+            due=None,
+            confidence="high",
+            reasons=[],
+            status_key="cancelled",
+            team="cx",
         )
     t = inp.policy.thresholds
     deadline = ctx.fulfilment_deadline(t.fulfilment_sla_hours)
@@ -46,8 +55,10 @@ def processing(inp: HandlerInput) -> Assessment:
         parts.append(f"It is scheduled to ship by {customer_date(ctx.ship_by, tz)}.")
     if labelled:
         carriers = sorted({carrier_name(s) for s in labelled})
-        parts.append(f"A shipping label has been created with {' and '.join(carriers)}; tracking starts once the "
-                     "carrier scans the parcel.")
+        parts.append(
+            f"A shipping label has been created with {' and '.join(carriers)}; tracking starts once the "
+            "carrier scans the parcel."
+        )
     # Check again when the next thing should have happened: first scan, pick, or the ship-by time.
     candidates = [deadline]
     for s in ctx.shipments.values():
@@ -58,13 +69,24 @@ def processing(inp: HandlerInput) -> Assessment:
     future = [c for c in candidates if c is not None and c > inp.now]
     due = due_at_or_later(inp, min(future) if future else None, "processing_within_sla")
     opts = options(inp, "wait", "cancel", *(() if labelled else ("address_correction",)))
-    internal = (f"Within fulfilment SLA (deadline {deadline.isoformat() if deadline else 'unknown'}); "
-                f"{len(ctx.shipments)} fulfilment(s), {len(labelled)} labelled, none scanned by the carrier.")
+    internal = (
+        f"Within fulfilment SLA (deadline {deadline.isoformat() if deadline else 'unknown'}); "
+        f"{len(ctx.shipments)} fulfilment(s), {len(labelled)} labelled, none scanned by the carrier."
+    )
     return finish(
-        inp, condition="processing_within_sla", handler=HANDLER, summary=" ".join(parts), internal=internal,
-        action="answer" if inp.contact else "monitor", opts=opts,
-        follow_up_reason="confirm the order leaves the fulfilment centre by the ship-by time", due=due,
-        confidence="high", reasons=[], status_key="processing" + (":labelled" if labelled else ""), team="cx",
+        inp,
+        condition="processing_within_sla",
+        handler=HANDLER,
+        summary=" ".join(parts),
+        internal=internal,
+        action="answer" if inp.contact else "monitor",
+        opts=opts,
+        follow_up_reason="confirm the order leaves the fulfilment centre by the ship-by time",
+        due=due,
+        confidence="high",
+        reasons=[],
+        status_key="processing" + (":labelled" if labelled else ""),
+        team="cx",
     )
 
 
@@ -76,7 +98,6 @@ def in_transit(inp: HandlerInput) -> Assessment:
     labels = shipment_labels(ctx)
     active = [s for s in ordered_shipments(ctx) if s.physically_scanned and not s.delivered]
     sentences = []
-    confidence = "high"
     stale_eta = False
     for s in ordered_shipments(ctx):
         if not s.physically_scanned:
@@ -87,8 +108,6 @@ def in_transit(inp: HandlerInput) -> Assessment:
         if "has passed" in est:
             stale_eta = True
         sentences.append(sentence + est)
-    if stale_eta:
-        confidence = "medium"
     # Internal monitor: re-check when the no-movement threshold would be crossed.
     last_scans = [s.last_physical_scan_at for s in active if s.last_physical_scan_at is not None]
     monitor_at = min(last_scans) + timedelta(hours=t.no_movement_hours) if last_scans else None
@@ -96,14 +115,23 @@ def in_transit(inp: HandlerInput) -> Assessment:
     status_key = "in_transit:" + ",".join(f"{s.shipment_id}={s.status}" for s in active)
     internal = "; ".join(
         f"{s.shipment_id}: {s.status}/{s.detail or '-'} at {s.status_at.isoformat() if s.status_at else '?'}, "
-        f"est {s.est_delivery or 'none'}" for s in active
+        f"est {s.est_delivery or 'none'}"
+        for s in active
     )
     return finish(
-        inp, condition="standard_in_transit", handler=HANDLER,
-        summary=f"Here is the latest on {order_ref(ctx)}. " + " ".join(sentences), internal=internal,
-        action="answer" if inp.contact else "monitor", opts=options(inp, "wait"),
-        follow_up_reason="watch for a stall or a change to the carrier estimate", due=due,
-        confidence=confidence, reasons=[], status_key=status_key, team="shipping",
+        inp,
+        condition="standard_in_transit",
+        handler=HANDLER,
+        summary=f"Here is the latest on {order_ref(ctx)}. " + " ".join(sentences),
+        internal=internal,
+        action="answer" if inp.contact else "monitor",
+        opts=options(inp, "wait"),
+        follow_up_reason="watch for a stall or a change to the carrier estimate",
+        due=due,
+        confidence="medium" if stale_eta else "high",
+        reasons=[],
+        status_key=status_key,
+        team="shipping",
         checkpoint_customer_facing=stale_eta,
     )
 
@@ -121,12 +149,26 @@ def delivered(inp: HandlerInput) -> Assessment:
         body = f"Every package of {order_ref(ctx)} has been delivered. " + " ".join(
             f"{labels[s.shipment_id].capitalize()}: {scan_status_sentence(s, tz)}." for s in ships
         )
-    body += " If you cannot find it, just reply to this message and we will reopen your case and look into it."
+    body += (
+        " If you cannot find it, just reply to this message and we will reopen your case and look into it."
+    )
     return finish(
-        inp, condition="delivered", handler=HANDLER, summary=body,
-        internal="All shipments delivered: " + ", ".join(
+        inp,
+        condition="delivered",
+        handler=HANDLER,
+        summary=body,
+        internal="All shipments delivered: "
+        + ", ".join(
             f"{s.shipment_id} at {s.delivered_at.isoformat() if s.delivered_at else '?'}"
-            f" ({s.delivered_location or 'no location'})" for s in ships),
-        action="answer", opts=[], follow_up_reason=None, due=None, confidence="high", reasons=[],
-        status_key="delivered", team="cx",
+            f" ({s.delivered_location or 'no location'})"
+            for s in ships
+        ),
+        action="answer",
+        opts=[],
+        follow_up_reason=None,
+        due=None,
+        confidence="high",
+        reasons=[],
+        status_key="delivered",
+        team="cx",
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 from wismo.handlers.base import Assessment, HandlerInput
 from wismo.handlers.common import due_in, finish, options
 from wismo.handlers.phrasing import order_ref
+
 from wismo.timefmt import customer_date
 
 HANDLER = "warehouse_investigation"
@@ -20,27 +21,48 @@ def warehouse_pick_delay(inp: HandlerInput) -> Assessment:
     assert ctx is not None
     tz = inp.policy.communications.timezone
     reason = inp.route.reason
-    issues = [s.pick_issue for s in ctx.shipments.values()
-              if s.pick_issue is not None and (s.picked_at is None or s.picked_at < s.pick_issue.at)]
+    issues = [
+        s.pick_issue
+        for s in ctx.shipments.values()
+        if s.pick_issue is not None and (s.picked_at is None or s.picked_at < s.pick_issue.at)
+    ]
     deadline = ctx.fulfilment_deadline(inp.policy.thresholds.fulfilment_sla_hours)
     parts = [f"{order_ref(ctx).capitalize()} has not left our fulfilment centre yet."]
     if ctx.ship_by is not None and inp.now >= ctx.ship_by:
-        parts.append(f"It was due to ship by {customer_date(ctx.ship_by, tz)}, and I am sorry it is running late.")
+        parts.append(
+            f"It was due to ship by {customer_date(ctx.ship_by, tz)}, and I am sorry it is running late."
+        )
     else:
         parts.append("It is taking longer than it should to prepare, and I am sorry for the wait.")
     parts.append("We are looking into it")
     summary = " ".join(parts) + "."
     reasons = ["warehouse_exception"] if issues else ["sla_breach"]
-    internal = (f"{reason}; fulfilment deadline {deadline.isoformat() if deadline else 'unknown'}; "
-                + ("; ".join(f"pick exception {i.reason} (SKUs {', '.join(i.skus) or '-'}) at {i.at.isoformat()}"
-                             for i in issues) or "no pick exception recorded")
-                + ". Investigate with the fulfilment site; confirm a pick date from the WMS.")
+    internal = (
+        f"{reason}; fulfilment deadline {deadline.isoformat() if deadline else 'unknown'}; "
+        + (
+            "; ".join(
+                f"pick exception {i.reason} (SKUs {', '.join(i.skus) or '-'}) at {i.at.isoformat()}"
+                for i in issues
+            )
+            or "no pick exception recorded"
+        )
+        + ". Investigate with the fulfilment site; confirm a pick date from the WMS."
+    )
     key_reason = ",".join(sorted(i.reason for i in issues)) if issues else "sla"
     a = finish(
-        inp, condition="warehouse_pick_delay", handler=HANDLER, summary=summary, internal=internal,
-        action="investigate", opts=options(inp, "wait", "cancel"),
-        follow_up_reason="warehouse investigation result", due=due_in(inp, "warehouse_pick_delay"),
-        confidence="high", reasons=reasons, status_key=f"pick_delay:{key_reason}", team="supply_chain",
+        inp,
+        condition="warehouse_pick_delay",
+        handler=HANDLER,
+        summary=summary,
+        internal=internal,
+        action="investigate",
+        opts=options(inp, "wait", "cancel"),
+        follow_up_reason="warehouse investigation result",
+        due=due_in(inp, "warehouse_pick_delay"),
+        confidence="high",
+        reasons=reasons,
+        status_key=f"pick_delay:{key_reason}",
+        team="supply_chain",
     )
     a.requested_decision = "Confirm when the order will be picked and packed, or whether stock is affected."
     a.customer_impact = "The order is late leaving the fulfilment centre."

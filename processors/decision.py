@@ -25,21 +25,21 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel
-
-from wismo.case import MAX_SENT_KEPT, CaseState, DraftState, OpenEscalation, SentUpdate
-from wismo.conditions import HANDLER_FOR
-from wismo.context import OrderContext
-from wismo.events import Event
 from wismo.handlers.base import Assessment, ContactInfo, HandlerInput
 from wismo.handlers.communications import approval_text, customer_text, escalation_text
 from wismo.handlers.guardrails import check_customer_text
 from wismo.handlers.registry import assess
 from wismo.handlers.resolution import check as check_eligibility
 from wismo.handlers.resolution import requested_actions
-from wismo.ids import action_id, decision_id
-from wismo.policy import Policy
 from wismo.processors.routing import Route, route
 from wismo.processors.triggers import Trigger, detect_trigger
+
+from wismo.case import MAX_SENT_KEPT, CaseState, DraftState, OpenEscalation, SentUpdate
+from wismo.conditions import HANDLER_FOR
+from wismo.context import OrderContext
+from wismo.events import Event
+from wismo.ids import action_id, decision_id
+from wismo.policy import Policy
 from wismo.records import (
     TOPIC_ACTIONS,
     TOPIC_DECISIONS,
@@ -55,7 +55,11 @@ from wismo.records import (
     Mode,
 )
 
-ESCALATION_DEADLINE = {"urgent": timedelta(hours=2), "high": timedelta(hours=4), "normal": timedelta(hours=24)}
+ESCALATION_DEADLINE = {
+    "urgent": timedelta(hours=2),
+    "high": timedelta(hours=4),
+    "normal": timedelta(hours=24),
+}
 """How long a reviewer has to answer an escalation, by priority."""
 
 Output = tuple[str, BaseModel]
@@ -94,28 +98,62 @@ def _channel(ev: Evaluation) -> tuple[str, str | None]:
     return "proactive", None
 
 
-def _base(ev: Evaluation, a: Assessment, *, aid: str, kind: Kind, mode: Mode, text: str,
-          channel: str, ticket: str | None) -> dict[str, Any]:
+def _base(
+    ev: Evaluation,
+    a: Assessment,
+    *,
+    aid: str,
+    kind: Kind,
+    mode: Mode,
+    text: str,
+    channel: str,
+    ticket: str | None,
+) -> dict[str, Any]:
     r = a.result
     return {
-        "action_id": aid, "kind": kind, "mode": mode, "case_id": ev.case.wismo_case_id,
-        "order_id": ev.case.order_id, "ticket_id": ticket, "channel": channel,
-        "condition_type": r.condition_type, "recommended_action": r.recommended_action,
-        "escalation_reasons": list(r.escalation_reasons), "text": text, "caused_by": ev.event.event_id,
-        "created_at": ev.event.occurred_at, "customer_safe_summary": r.customer_safe_summary,
-        "internal_summary": r.internal_summary, "customer_options": list(r.customer_options),
-        "follow_up_reason": r.follow_up_reason, "next_follow_up_due_at": r.next_follow_up_due_at,
+        "action_id": aid,
+        "kind": kind,
+        "mode": mode,
+        "case_id": ev.case.wismo_case_id,
+        "order_id": ev.case.order_id,
+        "ticket_id": ticket,
+        "channel": channel,
+        "condition_type": r.condition_type,
+        "recommended_action": r.recommended_action,
+        "escalation_reasons": list(r.escalation_reasons),
+        "text": text,
+        "caused_by": ev.event.event_id,
+        "created_at": ev.event.occurred_at,
+        "customer_safe_summary": r.customer_safe_summary,
+        "internal_summary": r.internal_summary,
+        "customer_options": list(r.customer_options),
+        "follow_up_reason": r.follow_up_reason,
+        "next_follow_up_due_at": r.next_follow_up_due_at,
         "confidence": r.confidence,
     }
 
 
-def _note(ev: Evaluation, a: Assessment, *, sub: str, text: str, mode: Mode, channel: str, ticket: str | None,
-          reason: str, draft_kind: Kind | None = None, violations: list[str] | None = None) -> None:
+def _note(
+    ev: Evaluation,
+    a: Assessment,
+    *,
+    sub: str,
+    text: str,
+    mode: Mode,
+    channel: str,
+    ticket: str | None,
+    reason: str,
+    draft_kind: Kind | None = None,
+    violations: list[str] | None = None,
+) -> None:
     aid = action_id(ev.event.event_id, ev.case.wismo_case_id, draft_kind or "internal_note", sub)
-    rec = ActionRecord(**_base(ev, a, aid=aid, kind="internal_note", mode=mode, text=text, channel=channel,
-                               ticket=ticket),
-                       draft=draft_kind is not None, draft_kind=draft_kind, note_reason=reason,
-                       guardrail_violations=violations or [])
+    rec = ActionRecord(
+        **_base(ev, a, aid=aid, kind="internal_note", mode=mode, text=text, channel=channel, ticket=ticket),
+        draft=draft_kind is not None,
+        draft_kind=draft_kind,
+        note_reason=reason,
+        guardrail_violations=violations or [],
+    )
     _emit(ev, TOPIC_NOTES, rec)
 
 
@@ -126,8 +164,16 @@ def evaluate(ev: Evaluation) -> DecisionRecord:
     now = ev.event.occurred_at
     t = pol.thresholds
     rt = route(ctx, case, now, t, missing=ev.missing)
-    inp = HandlerInput(ctx=ctx, case=case, route=rt, now=now, policy=pol, contact=ev.contact,
-                       signals=ev.signals, ambiguous=ev.ambiguous)
+    inp = HandlerInput(
+        ctx=ctx,
+        case=case,
+        route=rt,
+        now=now,
+        policy=pol,
+        contact=ev.contact,
+        signals=ev.signals,
+        ambiguous=ev.ambiguous,
+    )
     a = assess(inp)
     r = a.result
     channel, ticket = _channel(ev)
@@ -148,7 +194,11 @@ def evaluate(ev: Evaluation) -> DecisionRecord:
         requests = requested_actions(ev.contact.intents, ev.contact.resolution)
     draft_types = [x for x in [*requests, *a.action_requests] if x not in _pending_drafts(case)]
     draft_types = list(dict.fromkeys(draft_types))
-    draft_ids = _drafts(ev, a, draft_types, mode, channel, ticket) if ctx is not None and r.condition_type != "restricted_hold" else []
+    draft_ids = (
+        _drafts(ev, a, draft_types, mode, channel, ticket)
+        if ctx is not None and r.condition_type != "restricted_hold"
+        else []
+    )
 
     # --- the customer-visible message --------------------------------------------------------------
     kind: Kind | None = None
@@ -158,7 +208,9 @@ def evaluate(ev: Evaluation) -> DecisionRecord:
     elif ev.event.type in ("ticket.message", "review.decision"):
         kind = None
     elif case.is_open:
-        follow_up_due = bool(ev.follow_up or (case.next_follow_up_due_at is not None and now >= case.next_follow_up_due_at))
+        follow_up_due = bool(
+            ev.follow_up or (case.next_follow_up_due_at is not None and now >= case.next_follow_up_due_at)
+        )
         own = rt.underlying if r.condition_type == "repeated_contact" else r.condition_type
         trigger = detect_trigger(own, a.status_key, ev.signals, case, follow_up_due=follow_up_due)
         if trigger is not None and r.customer_safe_summary:
@@ -168,53 +220,135 @@ def evaluate(ev: Evaluation) -> DecisionRecord:
     sent = False
     if kind is not None:
         checkpoint = due if a.checkpoint_customer_facing else None
-        text = customer_text(ctx, a, tz=pol.communications.timezone, sign_off=pol.communications.sign_off,
-                             requests=requests, checkpoint=checkpoint)
+        text = customer_text(
+            ctx,
+            a,
+            tz=pol.communications.timezone,
+            sign_off=pol.communications.sign_off,
+            requests=requests,
+            checkpoint=checkpoint,
+        )
         human = ctx.last_human_public_update_at if ctx is not None else None
         if case.manual_takeover:
             suppressed = "manual_takeover"
-            _note(ev, a, sub="", text=text, mode=mode, channel=channel, ticket=ticket, reason=suppressed,
-                  draft_kind=kind)
-        elif (human is not None and (case.last_customer_update_at is None or human > case.last_customer_update_at)
-              and now - human <= timedelta(hours=t.human_handoff_hours)):
+            _note(
+                ev,
+                a,
+                sub="",
+                text=text,
+                mode=mode,
+                channel=channel,
+                ticket=ticket,
+                reason=suppressed,
+                draft_kind=kind,
+            )
+        elif (
+            human is not None
+            and (case.last_customer_update_at is None or human > case.last_customer_update_at)
+            and now - human <= timedelta(hours=t.human_handoff_hours)
+        ):
             suppressed = "human_update_newer"
-            _note(ev, a, sub="", text=text, mode=mode, channel=channel, ticket=ticket, reason=suppressed,
-                  draft_kind=kind)
-        elif (kind == "proactive_update" and trigger is not None and not trigger.material
-              and case.last_proactive_at is not None
-              and now - case.last_proactive_at < timedelta(hours=t.proactive_min_interval_hours)):
+            _note(
+                ev,
+                a,
+                sub="",
+                text=text,
+                mode=mode,
+                channel=channel,
+                ticket=ticket,
+                reason=suppressed,
+                draft_kind=kind,
+            )
+        elif (
+            kind == "proactive_update"
+            and trigger is not None
+            and not trigger.material
+            and case.last_proactive_at is not None
+            and now - case.last_proactive_at < timedelta(hours=t.proactive_min_interval_hours)
+        ):
             suppressed = "throttled"
             case.pending_status_key = a.status_key
             opens = case.last_proactive_at + timedelta(hours=t.proactive_min_interval_hours)
             due = opens if due is None or opens < due else due
         elif r.confidence == "low" and kind == "reply" and r.condition_type != "missing_order_data":
             suppressed = "low_confidence"
-            _note(ev, a, sub="", text=text, mode=mode, channel=channel, ticket=ticket, reason=suppressed,
-                  draft_kind=kind)
+            _note(
+                ev,
+                a,
+                sub="",
+                text=text,
+                mode=mode,
+                channel=channel,
+                ticket=ticket,
+                reason=suppressed,
+                draft_kind=kind,
+            )
         else:
             violations = check_customer_text(text, a.facts)
             if violations:
                 suppressed = "guardrail_failed"
                 extra_reasons.append("guardrail_failed")
-                _note(ev, a, sub="", text=text, mode=mode, channel=channel, ticket=ticket, reason=suppressed,
-                      draft_kind=kind, violations=violations)
+                _note(
+                    ev,
+                    a,
+                    sub="",
+                    text=text,
+                    mode=mode,
+                    channel=channel,
+                    ticket=ticket,
+                    reason=suppressed,
+                    draft_kind=kind,
+                    violations=violations,
+                )
             else:
                 aid = action_id(ev.event.event_id, case.wismo_case_id, kind)
                 if mode == "live":
-                    _emit(ev, TOPIC_REPLIES, ActionRecord(**_base(ev, a, aid=aid, kind=kind, mode=mode, text=text,
-                                                                  channel=channel, ticket=ticket)))
+                    _emit(
+                        ev,
+                        TOPIC_REPLIES,
+                        ActionRecord(
+                            **_base(
+                                ev,
+                                a,
+                                aid=aid,
+                                kind=kind,
+                                mode=mode,
+                                text=text,
+                                channel=channel,
+                                ticket=ticket,
+                            )
+                        ),
+                    )
                 else:
-                    _emit(ev, TOPIC_NOTES, ActionRecord(**_base(ev, a, aid=aid, kind="internal_note", mode=mode,
-                                                                text=text, channel=channel, ticket=ticket),
-                                                        draft=True, draft_kind=kind, note_reason="testing_mode"))
+                    _emit(
+                        ev,
+                        TOPIC_NOTES,
+                        ActionRecord(
+                            **_base(
+                                ev,
+                                a,
+                                aid=aid,
+                                kind="internal_note",
+                                mode=mode,
+                                text=text,
+                                channel=channel,
+                                ticket=ticket,
+                            ),
+                            draft=True,
+                            draft_kind=kind,
+                            note_reason="testing_mode",
+                        ),
+                    )
                 sent = True
-                _record_sent(case, aid, kind, now, r.condition_type, a.status_key, promised=checkpoint is not None)
+                _record_sent(
+                    case, aid, kind, now, r.condition_type, a.status_key, promised=checkpoint is not None
+                )
                 if trigger is not None and trigger.name == "follow_up_due":
                     case.checkpoints_without_change += 1
                     if case.checkpoints_without_change >= t.stale_checkpoints_before_escalation:
                         extra_reasons.append("follow_up_stalled")
     elif ev.contact is None and ev.event.type == "ticket.message":
-        suppressed = "human_update" if ev.event.payload.author == "agent" else None  # type: ignore[union-attr]
+        suppressed = "human_update" if ev.event.payload.author == "agent" else None
     elif trigger is None and ev.contact is None:
         suppressed = "no_change" if case.is_open else "case_closed"
 
@@ -231,8 +365,13 @@ def evaluate(ev: Evaluation) -> DecisionRecord:
                 case.escalation_keys.append(key)
 
     # --- follow-up commitment -----------------------------------------------------------------------
-    if not sent and case.checkpoint_promised and case.next_follow_up_due_at is not None \
-            and case.next_follow_up_due_at > now and (due is None or case.next_follow_up_due_at < due):
+    if (
+        not sent
+        and case.checkpoint_promised
+        and case.next_follow_up_due_at is not None
+        and case.next_follow_up_due_at > now
+        and (due is None or case.next_follow_up_due_at < due)
+    ):
         due = case.next_follow_up_due_at  # never let a re-evaluation push back a promise already made
     if sent and not (kind is not None and a.checkpoint_customer_facing and due is not None):
         case.checkpoint_promised = False
@@ -240,19 +379,30 @@ def evaluate(ev: Evaluation) -> DecisionRecord:
     case.follow_up_reason = r.follow_up_reason if due is not None else None
     case.condition_type = r.condition_type
     case.last_evaluated_at = now
-    if a.close_case or (r.condition_type == "delivered") or (ctx is not None and ctx.cancelled and not ctx.shipments):
-        if case.is_open and r.condition_type != "repeated_contact":
-            case.status = "closed"
-            case.closed_at = now
-            case.next_follow_up_due_at = None
+    cancelled = ctx is not None and ctx.cancelled and not any(s.physically_scanned for s in ctx.shipments.values())
+    if case.is_open and (a.close_case or r.condition_type == "delivered" or cancelled):
+        case.status = "closed"
+        case.closed_at = now
+        case.next_follow_up_due_at = None
 
     rec = DecisionRecord(
-        decision_id=decision_id(ev.event.event_id, case.wismo_case_id), case_id=case.wismo_case_id,
-        order_id=case.order_id, condition_type=r.condition_type, handler=a.handler,
-        recommended_action=r.recommended_action, escalation_reasons=reasons, mode=mode,
-        caused_by=ev.event.event_id, evaluated_at=now, suppressed=suppressed, action_ids=list(ev.action_ids),
-        event_type=ev.event.type, trigger=trigger.name if trigger else None,
-        inputs=_inputs(ev, rt), confidence=r.confidence, next_follow_up_due_at=case.next_follow_up_due_at,
+        decision_id=decision_id(ev.event.event_id, case.wismo_case_id),
+        case_id=case.wismo_case_id,
+        order_id=case.order_id,
+        condition_type=r.condition_type,
+        handler=a.handler,
+        recommended_action=r.recommended_action,
+        escalation_reasons=reasons,
+        mode=mode,
+        caused_by=ev.event.event_id,
+        evaluated_at=now,
+        suppressed=suppressed,
+        action_ids=list(ev.action_ids),
+        event_type=ev.event.type,
+        trigger=trigger.name if trigger else None,
+        inputs=_inputs(ev, rt),
+        confidence=r.confidence,
+        next_follow_up_due_at=case.next_follow_up_due_at,
         kill_switch=pol.modes.kill_switch,
     )
     _emit(ev, TOPIC_DECISIONS, rec)
@@ -281,15 +431,18 @@ def _inputs(ev: Evaluation, rt: Route) -> dict[str, Any]:
     return out
 
 
-def _record_sent(case: CaseState, aid: str, kind: str, now: datetime, condition: str, status_key: str,
-                 *, promised: bool) -> None:
+def _record_sent(
+    case: CaseState, aid: str, kind: str, now: datetime, condition: str, status_key: str, *, promised: bool
+) -> None:
     case.last_customer_update_at = now
     if kind == "proactive_update":
         case.last_proactive_at = now
     case.last_status_sent = status_key
     case.pending_status_key = None
     case.checkpoint_promised = promised
-    case.sent.append(SentUpdate(action_id=aid, kind=kind, at=now, condition_type=condition, status_key=status_key))
+    case.sent.append(
+        SentUpdate(action_id=aid, kind=kind, at=now, condition_type=condition, status_key=status_key)
+    )
     if len(case.sent) > MAX_SENT_KEPT:
         del case.sent[: len(case.sent) - MAX_SENT_KEPT]
 
@@ -298,8 +451,9 @@ def _pending_drafts(case: CaseState) -> set[str]:
     return {d.action_type for d in case.drafts.values() if d.approval_state == "pending_approval"}
 
 
-def _drafts(ev: Evaluation, a: Assessment, types: list[ActionType], mode: Mode, channel: str,
-            ticket: str | None) -> list[str]:
+def _drafts(
+    ev: Evaluation, a: Assessment, types: list[ActionType], mode: Mode, channel: str, ticket: str | None
+) -> list[str]:
     ctx = ev.ctx
     assert ctx is not None
     ids = []
@@ -307,15 +461,24 @@ def _drafts(ev: Evaluation, a: Assessment, types: list[ActionType], mode: Mode, 
         el = check_eligibility(action, ctx, a.result.condition_type, ev.policy)
         state = "pending_approval" if el.eligible else "not_eligible"
         aid = action_id(ev.event.event_id, ev.case.wismo_case_id, "action_draft", action)
-        text = (f"Draft {action.replace('_', ' ')} for order #{ctx.order_number}: "
-                f"{'eligible' if el.eligible else 'not eligible'} ({'; '.join(el.reasons)}). "
-                f"{'Needs approval before anything is done.' if el.requires_approval else ''} "
-                f"Writes {'enabled' if el.write_enabled else 'disabled'} by policy.").strip()
+        text = (
+            f"Draft {action.replace('_', ' ')} for order #{ctx.order_number}: "
+            f"{'eligible' if el.eligible else 'not eligible'} ({'; '.join(el.reasons)}). "
+            f"{'Needs approval before anything is done.' if el.requires_approval else ''} "
+            f"Writes {'enabled' if el.write_enabled else 'disabled'} by policy."
+        ).strip()
         amount = str(ctx.order_value) if action in ("refund", "replacement") else None
         rec = ActionDraftRecord(
-            **_base(ev, a, aid=aid, kind="action_draft", mode=mode, text=text, channel=channel, ticket=ticket),
-            action_type=action, approval_state=state, eligible=el.eligible, eligibility_reasons=list(el.reasons),
-            requires_approval=el.requires_approval, write_enabled=el.write_enabled, amount=amount,
+            **_base(
+                ev, a, aid=aid, kind="action_draft", mode=mode, text=text, channel=channel, ticket=ticket
+            ),
+            action_type=action,
+            approval_state=state,
+            eligible=el.eligible,
+            eligibility_reasons=list(el.reasons),
+            requires_approval=el.requires_approval,
+            write_enabled=el.write_enabled,
+            amount=amount,
             currency=ctx.currency or None,
         )
         _emit(ev, TOPIC_ACTIONS, rec)
@@ -324,8 +487,15 @@ def _drafts(ev: Evaluation, a: Assessment, types: list[ActionType], mode: Mode, 
     return ids
 
 
-def _escalate(ev: Evaluation, a: Assessment, reasons: list[str], mode: Mode, channel: str, ticket: str | None,
-              draft_ids: list[str]) -> None:
+def _escalate(
+    ev: Evaluation,
+    a: Assessment,
+    reasons: list[str],
+    mode: Mode,
+    channel: str,
+    ticket: str | None,
+    draft_ids: list[str],
+) -> None:
     case, ctx = ev.case, ev.ctx
     now = ev.event.occurred_at
     aid = action_id(ev.event.event_id, case.wismo_case_id, "escalation")
@@ -339,39 +509,74 @@ def _escalate(ev: Evaluation, a: Assessment, reasons: list[str], mode: Mode, cha
     label = f"case {case.wismo_case_id}"
     if ctx is not None and ctx.known:
         label = f"order #{ctx.order_number}"
-        facts.update({
-            "order_number": ctx.order_number, "order_value": str(ctx.order_value), "currency": ctx.currency,
-            "placed_at": ctx.placed_at.isoformat() if ctx.placed_at else None,
-            "ship_by": ctx.ship_by.isoformat() if ctx.ship_by else None,
-            "items": [{"sku": i.sku, "title": i.title, "qty": i.qty} for i in ctx.items],
-            "shipments": {sid: {"status": s.status, "detail": s.detail, "carrier": s.carrier,
-                                "tracking_number": s.tracking_number, "items": s.items}
-                          for sid, s in ctx.shipments.items()},
-            "holds": sorted(ctx.holds), "contacts": len(case.contacts),
-        })
-    base = _base(ev, a, aid=aid, kind="escalation", mode=mode,
-                 text=escalation_text(case.wismo_case_id, label, a, reasons, deadline, aid),
-                 channel=channel, ticket=ticket)
+        facts.update(
+            {
+                "order_number": ctx.order_number,
+                "order_value": str(ctx.order_value),
+                "currency": ctx.currency,
+                "placed_at": ctx.placed_at.isoformat() if ctx.placed_at else None,
+                "ship_by": ctx.ship_by.isoformat() if ctx.ship_by else None,
+                "items": [{"sku": i.sku, "title": i.title, "qty": i.qty} for i in ctx.items],
+                "shipments": {
+                    sid: {
+                        "status": s.status,
+                        "detail": s.detail,
+                        "carrier": s.carrier,
+                        "tracking_number": s.tracking_number,
+                        "items": s.items,
+                    }
+                    for sid, s in ctx.shipments.items()
+                },
+                "holds": sorted(ctx.holds),
+                "contacts": len(case.contacts),
+            }
+        )
+    base = _base(
+        ev,
+        a,
+        aid=aid,
+        kind="escalation",
+        mode=mode,
+        text=escalation_text(case.wismo_case_id, label, a, reasons, deadline, aid),
+        channel=channel,
+        ticket=ticket,
+    )
     base["escalation_reasons"] = list(reasons)
-    base["recommended_action"] = "escalate" if a.result.recommended_action not in (
-        "replacement_review", "refund_review") else a.result.recommended_action
+    base["recommended_action"] = (
+        "escalate"
+        if a.result.recommended_action not in ("replacement_review", "refund_review")
+        else a.result.recommended_action
+    )
     rec = EscalationRecord(
-        **base, escalation_id=aid, team=a.team, priority=priority, order_facts=facts,
+        **base,
+        escalation_id=aid,
+        team=a.team,
+        priority=priority,
+        order_facts=facts,
         customer_impact=a.customer_impact or "The customer is waiting for an accurate answer.",
         requested_decision=a.requested_decision or "Review the case and decide the next step.",
-        decision_options=["approved", "denied", "changes_requested", "manual_takeover"], deadline=deadline,
+        decision_options=["approved", "denied", "changes_requested", "manual_takeover"],
+        deadline=deadline,
         answer_via=f"review.decision event on wismo.in.review with escalation_id={aid}",
         action_draft_ids=draft_ids,
     )
     _emit(ev, TOPIC_ESCALATIONS, rec)
-    case.escalations[aid] = OpenEscalation(escalation_id=aid, condition_type=a.result.condition_type,
-                                           reasons=list(reasons), team=a.team, at=now, action_draft_ids=draft_ids)
+    case.escalations[aid] = OpenEscalation(
+        escalation_id=aid,
+        condition_type=a.result.condition_type,
+        reasons=list(reasons),
+        team=a.team,
+        at=now,
+        action_draft_ids=draft_ids,
+    )
     for d in draft_ids:
         if d in case.drafts:
             case.drafts[d].escalation_id = aid
 
 
-def apply_review(ev: Evaluation, escalation_id: str, decision: str, reviewer: str, rationale: str | None) -> DecisionRecord:
+def apply_review(
+    ev: Evaluation, escalation_id: str, decision: str, reviewer: str, rationale: str | None
+) -> DecisionRecord:
     """A reviewer's answer: internal note, updated drafts, saved values, and the case resumes.
 
     Approved customer-requested actions are confirmed to the customer (they are approved now, so saying
@@ -401,52 +606,121 @@ def apply_review(ev: Evaluation, escalation_id: str, decision: str, reviewer: st
             if d.action_type not in case.approved_actions:
                 case.approved_actions.append(d.action_type)
         aid = action_id(ev.event.event_id, case.wismo_case_id, "action_draft", did)
-        text = f"{d.action_type.replace('_', ' ').capitalize()} {decision.replace('_', ' ')} by {reviewer}" + (
-            "; executed." if executed else "; execution left to a teammate (writes disabled)." if decision == "approved" else ".")
-        _emit(ev, TOPIC_ACTIONS, ActionDraftRecord(
-            **_base(ev, a, aid=aid, kind="action_draft", mode=mode, text=text, channel=channel, ticket=ticket),
-            action_type=d.action_type, approval_state=decision,  # type: ignore[arg-type]
-            eligible=True, eligibility_reasons=[f"reviewed by {reviewer}"], requires_approval=True,
-            write_enabled=pol.actions.writes_enabled, executed=executed, draft_of=did,
-            amount=str(ctx.order_value) if ctx is not None and d.action_type in ("refund", "replacement") else None,
-            currency=(ctx.currency or None) if ctx is not None else None,
-        ))
+        text = (
+            f"{d.action_type.replace('_', ' ').capitalize()} {decision.replace('_', ' ')} by {reviewer}"
+            + (
+                "; executed."
+                if executed
+                else "; execution left to a teammate (writes disabled)."
+                if decision == "approved"
+                else "."
+            )
+        )
+        _emit(
+            ev,
+            TOPIC_ACTIONS,
+            ActionDraftRecord(
+                **_base(
+                    ev, a, aid=aid, kind="action_draft", mode=mode, text=text, channel=channel, ticket=ticket
+                ),
+                action_type=d.action_type,
+                approval_state=decision,
+                eligible=True,
+                eligibility_reasons=[f"reviewed by {reviewer}"],
+                requires_approval=True,
+                write_enabled=pol.actions.writes_enabled,
+                executed=executed,
+                draft_of=did,
+                amount=str(ctx.order_value)
+                if ctx is not None and d.action_type in ("refund", "replacement")
+                else None,
+                currency=(ctx.currency or None) if ctx is not None else None,
+            ),
+        )
     if decision == "manual_takeover":
         case.manual_takeover = True
-    note = (f"Reviewer {reviewer} answered escalation {escalation_id}: {decision.replace('_', ' ')}."
-            + (f" Rationale: {rationale}" if rationale else "")
-            + (" Automated customer messages are now off for this case." if decision == "manual_takeover" else ""))
+    note = (
+        f"Reviewer {reviewer} answered escalation {escalation_id}: {decision.replace('_', ' ')}."
+        + (f" Rationale: {rationale}" if rationale else "")
+        + (" Automated customer messages are now off for this case." if decision == "manual_takeover" else "")
+    )
     _note(ev, a, sub="review", text=note, mode=mode, channel=channel, ticket=ticket, reason="review_decision")
     if approved and not case.manual_takeover:
-        text = approval_text(ctx, approved, executed=pol.actions.writes_enabled, sign_off=pol.communications.sign_off)
+        text = approval_text(
+            ctx, approved, executed=pol.actions.writes_enabled, sign_off=pol.communications.sign_off
+        )
         facts = replace(a.facts, approved_actions=frozenset(case.approved_actions), restricted_hold=False)
         violations = check_customer_text(text, facts)
         if violations:
-            _note(ev, a, sub="", text=text, mode=mode, channel=channel, ticket=ticket, reason="guardrail_failed",
-                  draft_kind="reply", violations=violations)
+            _note(
+                ev,
+                a,
+                sub="",
+                text=text,
+                mode=mode,
+                channel=channel,
+                ticket=ticket,
+                reason="guardrail_failed",
+                draft_kind="reply",
+                violations=violations,
+            )
         else:
             aid = action_id(ev.event.event_id, case.wismo_case_id, "reply")
             if mode == "live":
-                _emit(ev, TOPIC_REPLIES, ActionRecord(**_base(ev, a, aid=aid, kind="reply", mode=mode, text=text,
-                                                              channel=channel, ticket=ticket)))
+                _emit(
+                    ev,
+                    TOPIC_REPLIES,
+                    ActionRecord(
+                        **_base(
+                            ev, a, aid=aid, kind="reply", mode=mode, text=text, channel=channel, ticket=ticket
+                        )
+                    ),
+                )
             else:
-                _emit(ev, TOPIC_NOTES, ActionRecord(**_base(ev, a, aid=aid, kind="internal_note", mode=mode,
-                                                            text=text, channel=channel, ticket=ticket),
-                                                    draft=True, draft_kind="reply", note_reason="testing_mode"))
+                _emit(
+                    ev,
+                    TOPIC_NOTES,
+                    ActionRecord(
+                        **_base(
+                            ev,
+                            a,
+                            aid=aid,
+                            kind="internal_note",
+                            mode=mode,
+                            text=text,
+                            channel=channel,
+                            ticket=ticket,
+                        ),
+                        draft=True,
+                        draft_kind="reply",
+                        note_reason="testing_mode",
+                    ),
+                )
             _record_sent(case, aid, "reply", now, a.result.condition_type, a.status_key, promised=False)
     if decision in ("approved", "denied") and a.result.condition_type == "delivered_not_received":
         case.dnr_claimed_at = None if decision == "denied" else case.dnr_claimed_at
     case.next_follow_up_due_at = a.result.next_follow_up_due_at
     case.condition_type = a.result.condition_type
     rec = DecisionRecord(
-        decision_id=decision_id(ev.event.event_id, case.wismo_case_id), case_id=case.wismo_case_id,
-        order_id=case.order_id, condition_type=a.result.condition_type, handler=HANDLER_FOR[a.result.condition_type]
-        if a.result.condition_type != "repeated_contact" else "priority_escalation",
-        recommended_action=a.result.recommended_action, escalation_reasons=list(a.result.escalation_reasons),
-        mode=mode, caused_by=ev.event.event_id, evaluated_at=now, suppressed=None, action_ids=list(ev.action_ids),
-        event_type=ev.event.type, trigger=f"review_{decision}", inputs={"escalation_id": escalation_id,
-                                                                      "reviewer": reviewer},
-        confidence=a.result.confidence, next_follow_up_due_at=case.next_follow_up_due_at,
+        decision_id=decision_id(ev.event.event_id, case.wismo_case_id),
+        case_id=case.wismo_case_id,
+        order_id=case.order_id,
+        condition_type=a.result.condition_type,
+        handler=HANDLER_FOR[a.result.condition_type]
+        if a.result.condition_type != "repeated_contact"
+        else "priority_escalation",
+        recommended_action=a.result.recommended_action,
+        escalation_reasons=list(a.result.escalation_reasons),
+        mode=mode,
+        caused_by=ev.event.event_id,
+        evaluated_at=now,
+        suppressed=None,
+        action_ids=list(ev.action_ids),
+        event_type=ev.event.type,
+        trigger=f"review_{decision}",
+        inputs={"escalation_id": escalation_id, "reviewer": reviewer},
+        confidence=a.result.confidence,
+        next_follow_up_due_at=case.next_follow_up_due_at,
         kill_switch=pol.modes.kill_switch,
     )
     _emit(ev, TOPIC_DECISIONS, rec)

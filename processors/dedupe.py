@@ -9,6 +9,8 @@ parcel, which matters for the no-movement clock.
 
 from __future__ import annotations
 
+from wismo.processors.fold import est_delivery_date
+
 from wismo.context import OrderContext
 from wismo.events import (
     AllocationFailed,
@@ -24,7 +26,6 @@ from wismo.events import (
     SupplierEtaChanged,
     TrackingUpdated,
 )
-from wismo.processors.fold import est_delivery_date
 
 
 def already_applied(event: Event, ctx: OrderContext | None) -> str | None:
@@ -44,7 +45,9 @@ def already_applied(event: Event, ctx: OrderContext | None) -> str | None:
                 and scan.location == p.location
                 and scan.est_delivery == est
             )
-            if same and (scan.at == event.occurred_at or scan is s.scans[-1] and event.occurred_at <= scan.at):
+            if same and (
+                scan.at == event.occurred_at or (scan is s.scans[-1] and event.occurred_at <= scan.at)
+            ):
                 return f"shipment {p.shipment_id} already has carrier status {p.status}"
         return None
     if isinstance(event, OrderPlaced):
@@ -64,13 +67,22 @@ def already_applied(event: Event, ctx: OrderContext | None) -> str | None:
         return None
     if isinstance(event, PickCompleted):
         s = ctx.shipments.get(event.payload.shipment_id)
-        if s is not None and s.picked_at is not None and (s.pick_issue is None or s.pick_issue.at <= s.picked_at):
+        if (
+            s is not None
+            and s.picked_at is not None
+            and (s.pick_issue is None or s.pick_issue.at <= s.picked_at)
+        ):
             return f"shipment {s.shipment_id} already picked"
         return None
     if isinstance(event, PickException):
         s = ctx.shipments.get(event.payload.shipment_id)
         issue = s.pick_issue if s is not None else None
-        if issue is not None and issue.reason == event.payload.reason and not _resolved(issue.at, s):
+        if (
+            s is not None
+            and issue is not None
+            and issue.reason == event.payload.reason
+            and not (s.picked_at is not None and s.picked_at >= issue.at)
+        ):
             return f"pick exception {issue.reason} already open on {event.payload.shipment_id}"
         return None
     if isinstance(event, LabelCreated):
@@ -84,13 +96,8 @@ def already_applied(event: Event, ctx: OrderContext | None) -> str | None:
             return f"supplier ETA for {event.payload.sku} unchanged"
         return None
     if isinstance(event, AllocationFailed):
-        issue = ctx.inventory_issues.get(event.payload.sku)
-        if issue is not None and issue.reason == event.payload.reason:
-            return f"allocation failure ({issue.reason}) for {event.payload.sku} already recorded"
+        inv = ctx.inventory_issues.get(event.payload.sku)
+        if inv is not None and inv.reason == event.payload.reason:
+            return f"allocation failure ({inv.reason}) for {event.payload.sku} already recorded"
         return None
     return None
-
-
-def _resolved(issue_at: object, shipment: object) -> bool:
-    picked_at = getattr(shipment, "picked_at", None)
-    return picked_at is not None and picked_at >= issue_at  # type: ignore[operator]

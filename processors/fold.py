@@ -36,7 +36,9 @@ from wismo.events import (
 )
 from wismo.policy import Thresholds
 
-DELIVERY_ATTEMPT_DETAILS = frozenset({"address_issue", "access_issue", "business_closed", "recipient_unavailable"})
+DELIVERY_ATTEMPT_DETAILS = frozenset(
+    {"address_issue", "access_issue", "business_closed", "recipient_unavailable"}
+)
 """Carrier ``exception`` details that mean a delivery attempt failed (SPEC §3 row 6)."""
 
 BACKEND_SOURCES = frozenset({"oms", "wms", "supplier", "carrier"})
@@ -90,7 +92,9 @@ def fold_event(event: Event, ctx: OrderContext, thresholds: Thresholds) -> set[s
         ctx.customer_id = p.customer.id
         ctx.customer_email = p.customer.email.strip().lower() if p.customer.email else None
         ctx.customer_name = p.customer.name
-        ctx.items = [Item(sku=i.sku, title=i.title or i.sku, qty=i.qty, unit_price=i.unit_price) for i in p.items]
+        ctx.items = [
+            Item(sku=i.sku, title=i.title or i.sku, qty=i.qty, unit_price=i.unit_price) for i in p.items
+        ]
         ctx.order_value = p.order_value
         ctx.currency = p.currency
         ctx.placed_at = at
@@ -140,8 +144,14 @@ def _fold_tracking(event: TrackingUpdated, ctx: OrderContext, t: Thresholds, sig
     at = event.occurred_at
     s = _shipment(ctx, p.shipment_id)
     est = est_delivery_date(p.est_delivery_at)
-    scan = Scan(event_id=event.event_id, at=at, status=p.status, detail=p.detail, location=p.location,
-                est_delivery=est)
+    scan = Scan(
+        event_id=event.event_id,
+        at=at,
+        status=p.status,
+        detail=p.detail,
+        location=p.location,
+        est_delivery=est,
+    )
     s.scans.append(scan)
     if len(s.scans) > 1 and s.scans[-2].at > at:
         s.scans.sort(key=lambda x: x.at)
@@ -153,8 +163,10 @@ def _fold_tracking(event: TrackingUpdated, ctx: OrderContext, t: Thresholds, sig
         if s.first_physical_scan_at is None:
             signals.add(SIG_SHIPPED)
         prev_last = s.last_physical_scan_at
-        if prev_last is not None and at - prev_last >= timedelta(hours=t.no_movement_hours) and not (
-            s.status in ("delivered",)
+        if (
+            prev_last is not None
+            and at - prev_last >= timedelta(hours=t.no_movement_hours)
+            and s.status not in ("delivered",)
         ):
             signals.add(SIG_MOVEMENT_RESUMED)
         if s.first_physical_scan_at is None or at < s.first_physical_scan_at:
@@ -196,7 +208,9 @@ def _fold_eta(event: SupplierEtaChanged, ctx: OrderContext, t: Thresholds, signa
     if issue is not None and issue.at <= event.occurred_at:
         del ctx.inventory_issues[p.sku]
     if prev is None:
-        ctx.supplier_etas[p.sku] = SupplierEta(sku=p.sku, eta=p.eta, changed_at=event.occurred_at, po_id=p.po_id)
+        ctx.supplier_etas[p.sku] = SupplierEta(
+            sku=p.sku, eta=p.eta, changed_at=event.occurred_at, po_id=p.po_id
+        )
         return
     if prev.eta is None and p.eta is not None:
         signals.add(SIG_ETA_KNOWN)

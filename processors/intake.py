@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from wismo.events import EVENT_ADAPTER, EVENT_TYPES, Event
 from wismo.ids import stable_id
-from wismo.records import DeadLetter
+from wismo.records import DeadLetter, DeadLetterType
 
 MAX_ERRORS_IN_REASON = 5
 
@@ -42,8 +42,15 @@ def explain(exc: ValidationError) -> str:
     return "; ".join(msgs)
 
 
-def dead_letter(raw: str, reason: str, error_type: str, *, obj: Any = None, source_name: str | None = None,
-                line: int | None = None) -> DeadLetter:
+def dead_letter(
+    raw: str,
+    reason: str,
+    error_type: DeadLetterType,
+    *,
+    obj: Any = None,
+    source_name: str | None = None,
+    line: int | None = None,
+) -> DeadLetter:
     fields: dict[str, Any] = {}
     if isinstance(obj, dict):
         for k in ("event_id", "order_id"):
@@ -53,12 +60,20 @@ def dead_letter(raw: str, reason: str, error_type: str, *, obj: Any = None, sour
         t = obj.get("type")
         if isinstance(t, str):
             fields["event_type"] = t
-    return DeadLetter(dlq_id=stable_id("dlq", raw, str(source_name), str(line)), reason=reason,
-                      error_type=error_type,  # type: ignore[arg-type]
-                      original=raw, source_name=source_name, line=line, **fields)
+    return DeadLetter(
+        dlq_id=stable_id("dlq", raw, str(source_name), str(line)),
+        reason=reason,
+        error_type=error_type,
+        original=raw,
+        source_name=source_name,
+        line=line,
+        **fields,
+    )
 
 
-def parse_line(raw: str | bytes, *, source_name: str | None = None, line: int | None = None) -> Event | DeadLetter:
+def parse_line(
+    raw: str | bytes, *, source_name: str | None = None, line: int | None = None
+) -> Event | DeadLetter:
     """Validate one canonical event. Fast path: pydantic parses the JSON directly."""
     try:
         return EVENT_ADAPTER.validate_json(raw)
@@ -71,17 +86,40 @@ def _classify(text: str, exc: ValidationError, source_name: str | None, line: in
     try:
         obj = orjson.loads(text)
     except orjson.JSONDecodeError as jexc:
-        return dead_letter(text, f"not valid JSON ({jexc}); each line must be one JSON object", "malformed_json",
-                           source_name=source_name, line=line)
+        return dead_letter(
+            text,
+            f"not valid JSON ({jexc}); each line must be one JSON object",
+            "malformed_json",
+            source_name=source_name,
+            line=line,
+        )
     if not isinstance(obj, dict):
-        return dead_letter(text, f"expected a JSON object, got {type(obj).__name__}", "malformed_json",
-                           source_name=source_name, line=line)
+        return dead_letter(
+            text,
+            f"expected a JSON object, got {type(obj).__name__}",
+            "malformed_json",
+            source_name=source_name,
+            line=line,
+        )
     t = obj.get("type")
     if t is None:
-        return dead_letter(text, "type: field required", "invalid_event", obj=obj, source_name=source_name,
-                           line=line)
+        return dead_letter(
+            text, "type: field required", "invalid_event", obj=obj, source_name=source_name, line=line
+        )
     if not isinstance(t, str) or t not in EVENT_TYPES:
-        return dead_letter(text, f"unknown event type {t!r}; expected one of {sorted(EVENT_TYPES)}", "unknown_type",
-                           obj=obj, source_name=source_name, line=line)
-    return dead_letter(text, f"invalid {t} event: {explain(exc)}", "invalid_event", obj=obj,
-                       source_name=source_name, line=line)
+        return dead_letter(
+            text,
+            f"unknown event type {t!r}; expected one of {sorted(EVENT_TYPES)}",
+            "unknown_type",
+            obj=obj,
+            source_name=source_name,
+            line=line,
+        )
+    return dead_letter(
+        text,
+        f"invalid {t} event: {explain(exc)}",
+        "invalid_event",
+        obj=obj,
+        source_name=source_name,
+        line=line,
+    )

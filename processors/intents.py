@@ -85,12 +85,30 @@ _NR_DENIAL = re.compile(  # explicit statements that the goods did not arrive
     r"(?:my|the)\s+(?:order|package|parcel|items?|stuff|delivery|shipment))\b"
     r"(?!\s*(?:number|no\b|#|id\b|details|info|confirmation|e-?mail))"
 )
+_NR_DENIAL_KEYS: Final = (
+    "not",
+    "n't",
+    "never",
+    "yet",
+    "dont",
+    "didnt",
+    "doesnt",
+    "havent",
+    "hasnt",
+    "hadnt",
+    "wasnt",
+    "werent",
+    "isnt",
+    "arent",
+)
 _YET = re.compile(r"\byet\b")
 _MISDELIVERED = re.compile(
     r"\b(?:delivered|dropped(?:\s+off)?|left|went|gone)\s+(?:it\s+|them\s+|off\s+)?(?:to|at)\s+(?:the\s+|a\s+|an\s+)?"
     r"(?:wrong|incorrect|different)\s+(?:ad{1,2}res{1,2}|house|home|door|building|apartment|flat|person|unit)\b"
     r"|\bdelivered\s+(?:it\s+|them\s+)?to\s+(?:someone|somebody)\s+else\b"
 )
+_MISDELIVERED_KEYS: Final = ("wrong", "incorrect", "different", "else")
+_NR_CLAIM_KEYS: Final = ("missing", "stolen", "disappeared", "vanished", "lost")
 _NR_CLAIM = re.compile(  # claims that stand on their own (negation-checked)
     r"\b(?:missing|stolen|disappeared|vanished)\b(?!\s+(?:something|anything|the\s+point|(?:a\s+|the\s+)?"
     r"(?:tracking|info|information|details)))"
@@ -108,6 +126,7 @@ _NR_WEAK = re.compile(  # only a claim when the text also says the order shows a
     r"|\b(?:can'?t|cannot|couldn'?t|could\s+not|unable\s+to)\s+(?:find|locate)\b"
     r"|\bnowhere\s+to\s+be\s+(?:found|seen)\b"
 )
+_NR_WEAK_KEYS: Final = ("not", "n't", "nt here", "nt there", "nt anywhere", "no", "find", "locate")
 _SELF_ABSENT = re.compile(
     r"\b(?:i|we|i'm|im|we're|i\s+am|we\s+are|i'll|we'll|i\s+will|we\s+will)\s+(?:be\s+|was\s+|were\s+)?$"
 )
@@ -130,6 +149,7 @@ _CANCEL = re.compile(
     r"(?:the|my|this|that)\s+order\s+)?canc(?:el|ell|le)ed\b"
     r"|\bstop\s+(?:the|my|this)\s+(?:order|shipment|delivery)\b"
 )
+_CANCEL_KEYS: Final = ("canc", "stop")
 _CANCEL_REJECT = re.compile(  # "why did you cancel my order?" asks about a cancellation, it requests none
     r"\bdid\s+(?:you|u|they|someone|somebody|anyone|y'all)\s+(?:just\s+|already\s+)?$"
 )
@@ -156,6 +176,8 @@ _CHANGE_ADDRESS = re.compile(
     r"parent's|mom'?s|mum'?s|dad'?s|friend'?s|neighbou?r'?s|school|job|building)\b[^.?!\n]{0,40}?\binstead\b"
 )
 
+_CHANGE_ADDRESS_KEYS: Final = ("dres", "mov", "relocat", "direct", "rout", "instead")
+
 # --- refund or replacement ---------------------------------------------------------------------------
 _NOT_INFO = (
     r"(?!\s+(?:me\s+|us\s+)?(?:the\s+|a\s+|an\s+|my\s+|that\s+)?(?:tracking|link|e-?mail|confirmation|"
@@ -166,6 +188,8 @@ _REFUND = re.compile(
     r"|\bmoney\s+back\b|\bback\s+my\s+money\b|\bwant\s+my\s+money\b|\breturn\s+(?:of\s+)?my\s+money\b"
     r"|\breimburs\w*|\bcharge\s*-?\s*backs?\b"
 )
+_REFUND_KEYS: Final = ("ref", "money", "reimburs", "charge")
+_REPLACEMENT_KEYS: Final = ("replac", "ship", "send", "sent", "mail", "new")
 _REPLACEMENT = re.compile(
     r"\breplac(?:e|ed|es|ing|ement|ements|ment|emnt)\b"
     rf"|\bre-?ship\w*|\bre-?send\w*{_NOT_INFO}|\bre-sent\b{_NOT_INFO}"
@@ -198,6 +222,8 @@ _HASH_REJECT = re.compile(
 
 def _fresh_text(text: str) -> str:
     """The customer's own words: drop quoted e-mail history (``>`` lines, reply headers, Outlook blocks)."""
+    if "\n" not in text:  # fast path: a one-line chat message has no quoted history
+        return "" if text.lstrip().startswith(">") else text
     cut = _QUOTE_CUT.search(text)
     if cut is not None:
         text = text[: cut.start()]
@@ -216,7 +242,14 @@ def _fresh_text(text: str) -> str:
 
 def _prepare(text: str) -> str:
     fresh = _fresh_text(text[:MAX_CHARS].translate(_APOSTROPHES)).lower()
-    return _SPACES.sub(" ", _PARAGRAPH.sub(" . ", fresh)).strip()
+    if "\n" in fresh:  # a blank line ends a sentence; a single newline is just a wrapped line
+        fresh = _SPACES.sub(" ", _PARAGRAPH.sub(" . ", fresh))
+    return fresh.strip()
+
+
+def _has_any(text: str, keys: tuple[str, ...]) -> bool:
+    """Cheap substring gate run before a pattern (every pattern needs one of its keys to match)."""
+    return any(k in text for k in keys)
 
 
 def _clause_before(text: str, start: int) -> str:
@@ -232,8 +265,12 @@ def _clause_after(text: str, end: int) -> str:
     return seg if m is None else seg[: m.start()]
 
 
-def _first_affirmed(pattern: re.Pattern[str], text: str, reject: re.Pattern[str] | None = None) -> int:
+def _first_affirmed(
+    pattern: re.Pattern[str], keys: tuple[str, ...], text: str, reject: re.Pattern[str] | None = None
+) -> int:
     """Start of the first match not negated within its clause, or -1."""
+    if not _has_any(text, keys):
+        return -1
     for m in pattern.finditer(text):
         before = _clause_before(text, m.start())
         if _NEG_BEFORE.search(before) is not None or _NEG_AFTER.match(text, m.end()) is not None:
@@ -246,7 +283,7 @@ def _first_affirmed(pattern: re.Pattern[str], text: str, reject: re.Pattern[str]
 
 def _not_received(text: str) -> bool:
     says_delivered: bool | None = None
-    for m in _NR_DENIAL.finditer(text):
+    for m in _NR_DENIAL.finditer(text) if _has_any(text, _NR_DENIAL_KEYS) else ():
         if _CONDITIONAL.search(_clause_before(text, m.start())) is not None:
             continue  # "if it hasn't arrived by Friday ..." is hypothetical
         if _YET.search(m.group(0)) is None and _YET.search(_clause_after(text, m.end())) is None:
@@ -256,13 +293,13 @@ def _not_received(text: str) -> bool:
             says_delivered = _SAYS_DELIVERED.search(text) is not None
         if says_delivered:
             return True
-    if _MISDELIVERED.search(text) is not None:
+    if _has_any(text, _MISDELIVERED_KEYS) and _MISDELIVERED.search(text) is not None:
         return True
-    for m in _NR_CLAIM.finditer(text):
+    for m in _NR_CLAIM.finditer(text) if _has_any(text, _NR_CLAIM_KEYS) else ():
         before = _clause_before(text, m.start())
         if _NEG_BEFORE.search(before) is None and _CONDITIONAL.search(before) is None:
             return True
-    for m in _NR_WEAK.finditer(text):
+    for m in _NR_WEAK.finditer(text) if _has_any(text, _NR_WEAK_KEYS) else ():
         before = _clause_before(text, m.start())
         if m.group("place") is not None and _SELF_ABSENT.search(before) is not None:
             continue  # "I'm not here next week" is about the customer, not the parcel
@@ -276,7 +313,11 @@ def _not_received(text: str) -> bool:
 
 def _change_address(text: str) -> bool:
     # "delivered to the wrong address" is a not-received claim, not a request to change the address.
-    return _first_affirmed(_CHANGE_ADDRESS, _MISDELIVERED.sub(" ", text)) >= 0
+    if not _has_any(text, _CHANGE_ADDRESS_KEYS):
+        return False
+    if _has_any(text, _MISDELIVERED_KEYS):
+        text = _MISDELIVERED.sub(" ", text)
+    return _first_affirmed(_CHANGE_ADDRESS, _CHANGE_ADDRESS_KEYS, text) >= 0
 
 
 def recognise_intents(text: str) -> frozenset[Intent]:
@@ -291,11 +332,14 @@ def recognise_intents(text: str) -> frozenset[Intent]:
     found: set[Intent] = {"status_request"}
     if _not_received(t):
         found.add("not_received")
-    if _first_affirmed(_CANCEL, t, _CANCEL_REJECT) >= 0:
+    if _first_affirmed(_CANCEL, _CANCEL_KEYS, t, _CANCEL_REJECT) >= 0:
         found.add("cancel")
     if _change_address(t):
         found.add("change_address")
-    if _first_affirmed(_REFUND, t) >= 0 or _first_affirmed(_REPLACEMENT, t) >= 0:
+    if (
+        _first_affirmed(_REFUND, _REFUND_KEYS, t) >= 0
+        or _first_affirmed(_REPLACEMENT, _REPLACEMENT_KEYS, t) >= 0
+    ):
         found.add("refund_or_replacement")
     return frozenset(found)
 
@@ -309,8 +353,8 @@ def requested_resolution(text: str) -> Resolution | None:
     if not isinstance(text, str) or not text:
         return None
     t = _prepare(text)
-    refund = _first_affirmed(_REFUND, t)
-    replacement = _first_affirmed(_REPLACEMENT, t)
+    refund = _first_affirmed(_REFUND, _REFUND_KEYS, t)
+    replacement = _first_affirmed(_REPLACEMENT, _REPLACEMENT_KEYS, t)
     if refund < 0 and replacement < 0:
         return None
     if replacement < 0 or 0 <= refund < replacement:
@@ -319,6 +363,8 @@ def requested_resolution(text: str) -> Resolution | None:
 
 
 def _find_order_number(text: str) -> str | None:
+    if "#" not in text and "order" not in text.lower():
+        return None
     m = _BY_ORDER.search(text)
     if m is not None:
         return m.group(1)

@@ -57,22 +57,39 @@ def route(
     """Assign the condition. ``missing`` names data the intake could not find (e.g. ``order_number``)."""
     if missing or ctx is None or not ctx.known:
         what = missing or ("order data from the order management system",)
-        return Route("missing_order_data", "missing_order_data", "order cannot be identified or has no data",
-                     missing=what)
+        return Route(
+            "missing_order_data",
+            "missing_order_data",
+            "order cannot be identified or has no data",
+            missing=what,
+        )
     underlying = route_order(ctx, now, t)
     holds = sorted(h for h in ctx.holds if h in RESTRICTED_HOLDS)
     if holds:
-        return Route("restricted_hold", underlying.condition, f"OMS hold: {', '.join(holds)}",
-                     underlying.shipment_ids, inputs={"holds": holds})
+        return Route(
+            "restricted_hold",
+            underlying.condition,
+            f"OMS hold: {', '.join(holds)}",
+            underlying.shipment_ids,
+            inputs={"holds": holds},
+        )
     if case.dnr_claimed_at is not None:
         delivered = tuple(sid for sid, s in ctx.shipments.items() if s.delivered)
         if delivered:
-            return Route("delivered_not_received", underlying.condition,
-                         "carrier reports delivered; customer reports not received", delivered)
+            return Route(
+                "delivered_not_received",
+                underlying.condition,
+                "carrier reports delivered; customer reports not received",
+                delivered,
+            )
     if len(case.contacts) >= t.repeated_contact_count:
-        return Route("repeated_contact", underlying.condition,
-                     f"{len(case.contacts)} customer contacts on the unresolved case",
-                     underlying.shipment_ids, inputs={"contacts": len(case.contacts)})
+        return Route(
+            "repeated_contact",
+            underlying.condition,
+            f"{len(case.contacts)} customer contacts on the unresolved case",
+            underlying.shipment_ids,
+            inputs={"contacts": len(case.contacts)},
+        )
     return underlying
 
 
@@ -81,67 +98,127 @@ def route_order(ctx: OrderContext, now: datetime, t: Thresholds) -> Route:
     ships = [s for s in ctx.shipments.values()]
     active = [s for s in ships if not s.delivered]
 
-    rts = [s.shipment_id for s in active
-           if s.status == "return_to_sender" or s.failed_attempts >= t.max_delivery_attempts]
+    rts = [
+        s.shipment_id
+        for s in active
+        if s.status == "return_to_sender" or s.failed_attempts >= t.max_delivery_attempts
+    ]
     if rts:
-        return Route("return_to_sender", "return_to_sender", "shipment returning to sender or attempts exhausted",
-                     tuple(rts))
+        return Route(
+            "return_to_sender",
+            "return_to_sender",
+            "shipment returning to sender or attempts exhausted",
+            tuple(rts),
+        )
     failed = [s.shipment_id for s in active if s.status == "delivery_failed"]
     if failed:
         return Route("delivery_failed", "delivery_failed", "failed delivery attempt", tuple(failed))
     stalled = [s.shipment_id for s in active if _stalled(s, now, t)]
     if stalled:
-        return Route("no_tracking_movement", "no_tracking_movement",
-                     f"no carrier scan for {t.no_movement_hours:g}h or carrier reports lost/damaged",
-                     tuple(stalled))
-    no_pickup = [s.shipment_id for s in active
-                 if s.label_at is not None and not s.physically_scanned
-                 and _hours(now - s.label_at) >= t.first_scan_hours]
+        return Route(
+            "no_tracking_movement",
+            "no_tracking_movement",
+            f"no carrier scan for {t.no_movement_hours:g}h or carrier reports lost/damaged",
+            tuple(stalled),
+        )
+    no_pickup = [
+        s.shipment_id
+        for s in active
+        if s.label_at is not None
+        and not s.physically_scanned
+        and _hours(now - s.label_at) >= t.first_scan_hours
+    ]
     if no_pickup:
-        return Route("label_created_no_pickup", "label_created_no_pickup",
-                     f"label created, no physical carrier scan after {t.first_scan_hours:g}h", tuple(no_pickup))
+        return Route(
+            "label_created_no_pickup",
+            "label_created_no_pickup",
+            f"label created, no physical carrier scan after {t.first_scan_hours:g}h",
+            tuple(no_pickup),
+        )
 
     scanned = [s for s in ships if s.physically_scanned]
     unshipped = ctx.unshipped_units()
     if scanned and unshipped and not ctx.cancelled:
-        return Route("partial_shipment", "partial_shipment", "some items shipped while others are pending",
-                     tuple(s.shipment_id for s in ships), inputs={"pending": unshipped})
+        return Route(
+            "partial_shipment",
+            "partial_shipment",
+            "some items shipped while others are pending",
+            tuple(s.shipment_id for s in ships),
+            inputs={"pending": unshipped},
+        )
 
     if not ctx.cancelled:
         allocated = ctx.units_in_shipments()
         ordered = {i.sku: i.qty for i in ctx.items}
-        conflicts = sorted(sku for sku, issue in ctx.inventory_issues.items()
-                           if allocated.get(sku, 0) < ordered.get(sku, 1) and issue is not None)
+        conflicts = sorted(
+            sku
+            for sku, issue in ctx.inventory_issues.items()
+            if allocated.get(sku, 0) < ordered.get(sku, 1) and issue is not None
+        )
         if conflicts:
-            return Route("allocation_conflict", "allocation_conflict", "allocation failed for " + ", ".join(conflicts),
-                         inputs={"skus": conflicts})
+            return Route(
+                "allocation_conflict",
+                "allocation_conflict",
+                "allocation failed for " + ", ".join(conflicts),
+                inputs={"skus": conflicts},
+            )
         backorder = sorted(sku for sku in ctx.supplier_etas if allocated.get(sku, 0) < ordered.get(sku, 1))
         if backorder:
-            return Route("supplier_backorder", "supplier_backorder", "supplier ETA instead of stock for "
-                         + ", ".join(backorder), inputs={"skus": backorder})
+            return Route(
+                "supplier_backorder",
+                "supplier_backorder",
+                "supplier ETA instead of stock for " + ", ".join(backorder),
+                inputs={"skus": backorder},
+            )
 
     if not scanned:
         if ctx.cancelled:
             return Route("processing_within_sla", "processing_within_sla", "order cancelled before shipping")
         deadline = ctx.fulfilment_deadline(t.fulfilment_sla_hours)
-        pick_late = [s.shipment_id for s in ships
-                     if s.created_at is not None and s.picked_at is None
-                     and _hours(now - s.created_at) >= t.pick_sla_hours]
-        pick_issue = [s.shipment_id for s in ships
-                      if s.pick_issue is not None and (s.picked_at is None or s.picked_at < s.pick_issue.at)]
+        pick_late = [
+            s.shipment_id
+            for s in ships
+            if s.created_at is not None
+            and s.picked_at is None
+            and _hours(now - s.created_at) >= t.pick_sla_hours
+        ]
+        pick_issue = [
+            s.shipment_id
+            for s in ships
+            if s.pick_issue is not None and (s.picked_at is None or s.picked_at < s.pick_issue.at)
+        ]
         if pick_issue:
-            return Route("warehouse_pick_delay", "warehouse_pick_delay", "open pick exception", tuple(pick_issue))
+            return Route(
+                "warehouse_pick_delay", "warehouse_pick_delay", "open pick exception", tuple(pick_issue)
+            )
         if deadline is not None and now >= deadline:
-            return Route("warehouse_pick_delay", "warehouse_pick_delay", "not shipped and past the fulfilment SLA",
-                         tuple(s.shipment_id for s in ships), inputs={"deadline": deadline.isoformat()})
+            return Route(
+                "warehouse_pick_delay",
+                "warehouse_pick_delay",
+                "not shipped and past the fulfilment SLA",
+                tuple(s.shipment_id for s in ships),
+                inputs={"deadline": deadline.isoformat()},
+            )
         if pick_late:
-            return Route("warehouse_pick_delay", "warehouse_pick_delay",
-                         f"not picked {t.pick_sla_hours:g}h after fulfilment was created", tuple(pick_late))
-        return Route("processing_within_sla", "processing_within_sla", "not shipped, inside the fulfilment SLA",
-                     tuple(s.shipment_id for s in ships))
+            return Route(
+                "warehouse_pick_delay",
+                "warehouse_pick_delay",
+                f"not picked {t.pick_sla_hours:g}h after fulfilment was created",
+                tuple(pick_late),
+            )
+        return Route(
+            "processing_within_sla",
+            "processing_within_sla",
+            "not shipped, inside the fulfilment SLA",
+            tuple(s.shipment_id for s in ships),
+        )
     if active:
-        return Route("standard_in_transit", "standard_in_transit", "moving with current scans",
-                     tuple(s.shipment_id for s in active))
+        return Route(
+            "standard_in_transit",
+            "standard_in_transit",
+            "moving with current scans",
+            tuple(s.shipment_id for s in active),
+        )
     return Route("delivered", "delivered", "all shipments delivered", tuple(s.shipment_id for s in ships))
 
 

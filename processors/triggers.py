@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from wismo.case import CaseState
-from wismo.conditions import ConditionType
 from wismo.processors.fold import (
     SIG_DELIVERED,
     SIG_DELIVERY_FAILED,
@@ -20,6 +18,9 @@ from wismo.processors.fold import (
     SIG_MOVEMENT_RESUMED,
     SIG_RETURN_TO_SENDER,
 )
+
+from wismo.case import CaseState
+from wismo.conditions import ConditionType
 
 CONDITION_TRIGGERS: dict[ConditionType, str] = {
     "partial_shipment": "partial_shipment_created",
@@ -65,7 +66,11 @@ def detect_trigger(
         return Trigger("delivered_on_open_case", True)
     if condition in CONDITION_TRIGGERS and changed:
         name = CONDITION_TRIGGERS[condition]
-        if condition == "partial_shipment" and case.last_status_sent and case.last_status_sent.startswith("partial:"):
+        if (
+            condition == "partial_shipment"
+            and case.last_status_sent
+            and case.last_status_sent.startswith("partial:")
+        ):
             name = "partial_shipment_changed"
         material = name in MATERIAL_TRIGGERS or bool(
             signals & {SIG_DELIVERED, SIG_DELIVERY_FAILED, SIG_RETURN_TO_SENDER}

@@ -91,7 +91,9 @@ class Pipeline:
 
     # ---- entry points ---------------------------------------------------------------------------
 
-    def process_line(self, raw: str | bytes, *, source_name: str | None = None, line: int | None = None) -> list[Output]:
+    def process_line(
+        self, raw: str | bytes, *, source_name: str | None = None, line: int | None = None
+    ) -> list[Output]:
         parsed = parse_line(raw, source_name=source_name, line=line)
         if isinstance(parsed, DeadLetter):
             self.stats.events_in += 1
@@ -99,22 +101,39 @@ class Pipeline:
             return [(TOPIC_DLQ, parsed)]
         return self.process_event(parsed, raw=raw, source_name=source_name, line=line)
 
-    def process_event(self, event: Event, *, raw: str | bytes | None = None, source_name: str | None = None,
-                      line: int | None = None) -> list[Output]:
+    def process_event(
+        self,
+        event: Event,
+        *,
+        raw: str | bytes | None = None,
+        source_name: str | None = None,
+        line: int | None = None,
+    ) -> list[Output]:
         self.stats.events_in += 1
         self.stats.events_by_type[event.type] += 1
         out = self.advance_to(event.occurred_at)
         try:
             out += self._process(event)
-        except Exception as exc:  # noqa: BLE001 - a bug must not stop the stream; it is dead-lettered
+        except Exception as exc:
             text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
             if text is None:
                 text = event.model_dump_json()
             tb = traceback.extract_tb(exc.__traceback__)[-1]
             reason = f"internal error {type(exc).__name__}: {exc} (at {tb.filename.rsplit('/', 1)[-1]}:{tb.lineno})"
             self.stats.dead_letters += 1
-            out.append((TOPIC_DLQ, dead_letter(text, reason, "internal_error", obj=event.model_dump(mode="json"),
-                                               source_name=source_name, line=line)))
+            out.append(
+                (
+                    TOPIC_DLQ,
+                    dead_letter(
+                        text,
+                        reason,
+                        "internal_error",
+                        obj=event.model_dump(mode="json"),
+                        source_name=source_name,
+                        line=line,
+                    ),
+                )
+            )
         return out
 
     def advance_to(self, now: datetime) -> list[Output]:
@@ -127,10 +146,21 @@ class Pipeline:
         while heap and heap[0][0] <= st.watermark:
             due, key, case_id = heapq.heappop(heap)
             case = st.cases.get(key)
-            if case is None or case.wismo_case_id != case_id or not case.is_open or case.next_follow_up_due_at != due:
+            if (
+                case is None
+                or case.wismo_case_id != case_id
+                or not case.is_open
+                or case.next_follow_up_due_at != due
+            ):
                 continue  # superseded commitment
-            tick = ClockTick(event_id=follow_up_event_id(case_id, due), source="clock", type="clock.tick",
-                             occurred_at=due, order_id=case.order_id, payload=EmptyPayload())
+            tick = ClockTick(
+                event_id=follow_up_event_id(case_id, due),
+                source="clock",
+                type="clock.tick",
+                occurred_at=due,
+                order_id=case.order_id,
+                payload=EmptyPayload(),
+            )
             if tick.event_id in st.seen:
                 continue
             st.seen.add(tick.event_id)
@@ -155,7 +185,13 @@ class Pipeline:
                 for key in sorted(st.cases):
                     case = st.cases[key]
                     ctx = st.contexts.get(key)
-                    if case.is_open and ctx is not None and ctx.known and not ctx.cancelled and not ctx.all_delivered:
+                    if (
+                        case.is_open
+                        and ctx is not None
+                        and ctx.known
+                        and not ctx.cancelled
+                        and not ctx.all_delivered
+                    ):
                         out += self._evaluate(key, event)
                 return out
             return self._evaluate(event.order_id, event)
@@ -175,8 +211,9 @@ class Pipeline:
         signals = fold_event(event, ctx, self.policy.thresholds)
         if event.type == "order.placed":
             self._index_order(ctx)
-        return self._evaluate(order_id, event, signals=frozenset(signals),
-                              backend_changed=event.source in BACKEND_SOURCES)
+        return self._evaluate(
+            order_id, event, signals=frozenset(signals), backend_changed=event.source in BACKEND_SOURCES
+        )
 
     def _index_order(self, ctx: OrderContext) -> None:
         st = self.state
@@ -191,17 +228,32 @@ class Pipeline:
         st = self.state
         case = st.cases.get(key)
         if case is None:
-            case = st.cases[key] = CaseState(wismo_case_id=case_id_for(order_id or key, 1), order_id=order_id,
-                                             opened_at=at)
+            case = st.cases[key] = CaseState(
+                wismo_case_id=case_id_for(order_id or key, 1), order_id=order_id, opened_at=at
+            )
         elif not case.is_open and reopen:
             seq = case.seq + 1
-            case = st.cases[key] = CaseState(wismo_case_id=case_id_for(order_id or key, seq), order_id=order_id,
-                                             seq=seq, opened_at=at, last_status_sent=case.last_status_sent)
+            case = st.cases[key] = CaseState(
+                wismo_case_id=case_id_for(order_id or key, seq),
+                order_id=order_id,
+                seq=seq,
+                opened_at=at,
+                last_status_sent=case.last_status_sent,
+            )
         return case
 
-    def _evaluate(self, key: str, event: Event, *, signals: frozenset[str] = frozenset(),
-                  contact: ContactInfo | None = None, missing: tuple[str, ...] = (), ambiguous: bool = False,
-                  follow_up: bool = False, backend_changed: bool = False) -> list[Output]:
+    def _evaluate(
+        self,
+        key: str,
+        event: Event,
+        *,
+        signals: frozenset[str] = frozenset(),
+        contact: ContactInfo | None = None,
+        missing: tuple[str, ...] = (),
+        ambiguous: bool = False,
+        follow_up: bool = False,
+        backend_changed: bool = False,
+    ) -> list[Output]:
         st = self.state
         ctx = st.contexts.get(key)
         order_id = None if key.startswith("ticket:") else key
@@ -211,8 +263,18 @@ class Pipeline:
         case = self._case(key, order_id, event.occurred_at, reopen=reopen)
         if contact is not None:
             record_contact(case, ctx, contact, event.occurred_at)
-        ev = Evaluation(event=event, ctx=ctx, case=case, policy=self.policy, signals=signals, contact=contact,
-                        missing=missing, ambiguous=ambiguous, follow_up=follow_up, backend_changed=backend_changed)
+        ev = Evaluation(
+            event=event,
+            ctx=ctx,
+            case=case,
+            policy=self.policy,
+            signals=signals,
+            contact=contact,
+            missing=missing,
+            ambiguous=ambiguous,
+            follow_up=follow_up,
+            backend_changed=backend_changed,
+        )
         before = case.next_follow_up_due_at
         rec = evaluate(ev)
         self._count(rec)
@@ -247,8 +309,13 @@ class Pipeline:
                 record_human_update(case, ctx, p.ticket_id, p.channel, event.occurred_at)
             return self._evaluate(order_id, event)
         intents = recognise_intents(p.text)
-        contact = ContactInfo(event_id=event.event_id, ticket_id=p.ticket_id, channel=p.channel, intents=intents,
-                              resolution=requested_resolution(p.text) if "refund_or_replacement" in intents else None)
+        contact = ContactInfo(
+            event_id=event.event_id,
+            ticket_id=p.ticket_id,
+            channel=p.channel,
+            intents=intents,
+            resolution=requested_resolution(p.text) if "refund_or_replacement" in intents else None,
+        )
         order_id = event.order_id or st.by_ticket.get(p.ticket_id)
         if order_id is None:
             match = self._match(event)
@@ -283,17 +350,30 @@ class Pipeline:
         if email:
             ids |= st.by_customer.get(f"email:{email}", set())
         orders = [s for s in (self._summary(i) for i in sorted(ids)) if s is not None]
-        return match_ticket(order_number=number, customer_id=cust_id, customer_email=email,
-                            intents=recognise_intents(p.text), by_number=by_number, customer_orders=orders,
-                            now=event.occurred_at, lookback_days=self.policy.thresholds.match_lookback_days)
+        return match_ticket(
+            order_number=number,
+            customer_id=cust_id,
+            customer_email=email,
+            intents=recognise_intents(p.text),
+            by_number=by_number,
+            customer_orders=orders,
+            now=event.occurred_at,
+            lookback_days=self.policy.thresholds.match_lookback_days,
+        )
 
     def _summary(self, order_id: str) -> OrderSummary | None:
         ctx = self.state.contexts.get(order_id)
         if ctx is None or not ctx.known or ctx.placed_at is None:
             return None
-        return OrderSummary(order_id=order_id, order_number=ctx.order_number or "", customer_id=ctx.customer_id,
-                            customer_email=ctx.customer_email, placed_at=ctx.placed_at,
-                            delivered=ctx.all_delivered, cancelled=ctx.cancelled)
+        return OrderSummary(
+            order_id=order_id,
+            order_number=ctx.order_number or "",
+            customer_id=ctx.customer_id,
+            customer_email=ctx.customer_email,
+            placed_at=ctx.placed_at,
+            delivered=ctx.all_delivered,
+            cancelled=ctx.cancelled,
+        )
 
     # ---- reviewer decisions ---------------------------------------------------------------------
 
@@ -304,10 +384,18 @@ class Pipeline:
         case = st.cases.get(order_id)
         if case is None or p.escalation_id not in case.escalations:
             self.stats.dead_letters += 1
-            return [(TOPIC_DLQ, dead_letter(event.model_dump_json(),
-                                            f"review.decision refers to escalation {p.escalation_id!r}, which is not "
-                                            f"open on order {order_id!r}", "unknown_reference",
-                                            obj=event.model_dump(mode="json")))]
+            return [
+                (
+                    TOPIC_DLQ,
+                    dead_letter(
+                        event.model_dump_json(),
+                        f"review.decision refers to escalation {p.escalation_id!r}, which is not "
+                        f"open on order {order_id!r}",
+                        "unknown_reference",
+                        obj=event.model_dump(mode="json"),
+                    ),
+                )
+            ]
         st.seen.add(event.event_id)
         ev = Evaluation(event=event, ctx=st.contexts.get(order_id), case=case, policy=self.policy)
         before = case.next_follow_up_due_at

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -67,8 +67,16 @@ class Modes(_Strict):
 
 class CustomerOptions(_Strict):
     allowed: list[CustomerOption] = list(
-        ("wait", "cancel", "alternate_item", "address_correction", "hold_for_pickup", "reattempt",
-         "replacement", "refund")
+        (
+            "wait",
+            "cancel",
+            "alternate_item",
+            "address_correction",
+            "hold_for_pickup",
+            "reattempt",
+            "replacement",
+            "refund",
+        )
     )
     approved_alternates: dict[str, list[str]] = {}
 

@@ -31,6 +31,9 @@ CustomerOption = Literal[
 ]
 Confidence = Literal["high", "medium", "low"]
 ActionType = Literal["replacement", "refund", "cancellation", "address_change"]
+DeadLetterType = Literal[
+    "malformed_json", "invalid_event", "unknown_type", "unknown_reference", "internal_error"
+]
 ApprovalState = Literal[
     "pending_approval", "approved", "denied", "changes_requested", "manual_takeover", "not_eligible"
 ]
@@ -152,7 +155,7 @@ class DeadLetter(_Record):
 
     dlq_id: str
     reason: str
-    error_type: Literal["malformed_json", "invalid_event", "unknown_type", "unknown_reference", "internal_error"]
+    error_type: DeadLetterType
     original: str
     event_id: str | None = None
     event_type: str | None = None

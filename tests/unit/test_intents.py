@@ -78,6 +78,9 @@ def test_status_only(text: str) -> None:
         "Status: Delivered. No package at my door though 😕",
         "The package never showed up",
         "i still dont have my package",
+        "it wasnt delivered, the tracking is wrong",
+        "my parcel hasnt arrived and the carrier says delivered",
+        "DIDNT GET IT",
     ],
 )
 def test_not_received(text: str) -> None:

@@ -1,0 +1,195 @@
+"""Decision-stage behaviour: modes, suppression, throttling, follow-ups, dedupe, escalation and review."""
+
+from __future__ import annotations
+
+import json
+
+from builders import (
+    fulfillment,
+    label,
+    make_policy,
+    placed,
+    review,
+    run,
+    scan,
+    ticket,
+    tick,
+)
+
+IN_TRANSIT = [placed(), fulfillment(), label(), scan(h=10, est="2026-11-06")]
+
+
+def test_testing_mode_turns_every_reply_into_a_draft_note():
+    t = ticket(h=12)
+    live = run(*IN_TRANSIT, t, mode="live")
+    testing = run(*IN_TRANSIT, t, mode="testing")
+    assert len(live.caused_by(t["event_id"], "wismo.replies")) == 1
+    assert testing.topic("wismo.replies") == []
+    [note] = testing.caused_by(t["event_id"], "wismo.notes")
+    assert note["draft"] is True and note["draft_kind"] == "reply" and note["mode"] == "testing"
+    # same action id either way, so a shadow run can be compared with live
+    assert note["action_id"] == live.caused_by(t["event_id"], "wismo.replies")[0]["action_id"]
+
+
+def test_default_policy_is_testing():
+    t = ticket(h=12)
+    r = run(*IN_TRANSIT, t, mode=None)
+    assert r.topic("wismo.replies") == []
+    assert r.decision(t["event_id"])["mode"] == "testing"
+
+
+def test_per_channel_and_per_condition_modes():
+    pol = make_policy(None, modes={"default": "testing", "channels": {"chat": {"default": "live"}},
+                                   "conditions": {}, "kill_switch": False})
+    t1, t2 = ticket(h=12), ticket("A2", h=12, channel="email", ticket_id="T9")
+    r = run(*IN_TRANSIT, placed("A2"), t1, t2, policy=pol)
+    assert r.decision(t1["event_id"])["mode"] == "live"
+    assert r.decision(t2["event_id"])["mode"] == "testing"
+
+
+def test_kill_switch_overrides_live():
+    pol = make_policy(None, modes={"default": "live", "kill_switch": True, "channels": {}, "conditions": {}})
+    t = ticket(h=12)
+    r = run(*IN_TRANSIT, t, policy=pol)
+    assert r.topic("wismo.replies") == []
+    assert r.decision(t["event_id"])["kill_switch"] is True
+
+
+def test_duplicate_event_id_is_ignored():
+    t = ticket(h=12)
+    r = run(*IN_TRANSIT, t, t)
+    assert len(r.caused_by(t["event_id"], "wismo.replies")) == 1
+    assert len(r.caused_by(t["event_id"], "wismo.decisions")) == 1
+    assert r.pipeline.stats.duplicates == 1
+
+
+def test_duplicate_backend_status_with_new_event_id_triggers_nothing():
+    f1 = scan(h=30, status="delivery_failed", detail="access_issue")
+    f2 = dict(f1, event_id="carrier-resent")
+    r = run(*IN_TRANSIT, f1, f2)
+    assert len(r.topic("wismo.replies")) == 1
+    assert r.caused_by("carrier-resent") == []
+    assert r.pipeline.stats.duplicate_status == 1
+
+
+def test_teammate_public_update_suppresses_automated_reply():
+    agent = ticket(h=12, author="agent", text="Hi, I checked with UPS for you.")
+    t = ticket(h=13, text="ok thanks, any news?")
+    r = run(*IN_TRANSIT, ticket(h=11), agent, t)
+    assert r.caused_by(t["event_id"], "wismo.replies") == []
+    assert r.decision(t["event_id"])["suppressed"] == "human_update_newer"
+    [note] = r.caused_by(t["event_id"], "wismo.notes")
+    assert note["note_reason"] == "human_update_newer"
+
+
+def test_proactive_updates_throttled_to_one_per_12h_unless_material():
+    items = [{"sku": "A", "title": "Alpha", "qty": 1, "unit_price": 10},
+             {"sku": "B", "title": "Beta", "qty": 1, "unit_price": 10},
+             {"sku": "C", "title": "Gamma", "qty": 1, "unit_price": 10}]
+    evs = [placed(items=items, value=30), *[fulfillment(sid=f"S{i}", items=[{"sku": s, "qty": 1}])
+                                           for i, s in enumerate("ABC")],
+           label(sid="S0"), label(sid="S1", tracking="T2"), label(sid="S2", tracking="T3")]
+    s0 = scan(h=10, sid="S0")
+    s1 = scan(h=12, sid="S1")          # partial map changes 2 h later: not material -> throttled
+    d0 = scan(h=14, sid="S0", status="delivered", location="Porch")  # material: sent despite the window
+    r = run(*evs, s0, s1, d0)
+    assert [u["caused_by"] for u in r.topic("wismo.replies")] == [s0["event_id"], d0["event_id"]]
+    assert r.decision(s1["event_id"])["suppressed"] == "throttled"
+
+
+def test_follow_up_due_sends_promised_checkpoint_then_escalates_when_stale():
+    # in transit, carrier estimate passed -> the reply promises a checkpoint
+    evs = [placed(), fulfillment(), label(), scan(h=10, est="2026-11-02"), t := ticket(h=30)]
+    r = run(*evs, tick("A1", h=200))
+    ups = [u for u in r.topic("wismo.replies") if u["caused_by"].startswith("followup:")]
+    assert ups, "a promised checkpoint must be sent when due"
+
+
+def test_customer_cancel_request_drafts_action_and_escalates_without_promising():
+    t = ticket(h=5, text="Please cancel my order")
+    r = run(placed(ship_by=100), fulfillment(), t)
+    [draft] = r.caused_by(t["event_id"], "wismo.actions")
+    assert draft["action_type"] == "cancellation" and draft["approval_state"] == "pending_approval"
+    assert draft["write_enabled"] is False and draft["executed"] is False
+    [esc] = r.caused_by(t["event_id"], "wismo.escalations")
+    assert "customer_requested_action" in esc["escalation_reasons"]
+    assert draft["action_id"] in esc["action_draft_ids"]
+    [reply] = r.caused_by(t["event_id"], "wismo.replies")
+    assert "Nothing has been changed" in reply["text"]
+    assert "cancelled" not in reply["text"].lower()
+
+
+def test_reviewer_approval_resumes_case_and_confirms():
+    t = ticket(h=5, text="Please cancel my order")
+    r = run(placed(ship_by=100), fulfillment(), t)
+    [esc] = r.caused_by(t["event_id"], "wismo.escalations")
+    rv = review("A1", 6, esc["escalation_id"], "approved")
+    r.feed(rv)
+    notes = r.caused_by(rv["event_id"], "wismo.notes")
+    assert any("approved" in n["text"] for n in notes)
+    [upd] = r.caused_by(rv["event_id"], "wismo.actions")
+    assert upd["approval_state"] == "approved" and upd["draft_of"] == esc["action_draft_ids"][0]
+    [reply] = r.caused_by(rv["event_id"], "wismo.replies")
+    assert "cancellation has been approved" in reply["text"]
+
+
+def test_manual_takeover_silences_automation():
+    t = ticket(h=5, text="Please cancel my order")
+    r = run(placed(ship_by=100), fulfillment(), t)
+    [esc] = r.caused_by(t["event_id"], "wismo.escalations")
+    r.feed(review("A1", 6, esc["escalation_id"], "manual_takeover"))
+    t2 = ticket(h=7, text="hello?")
+    r.feed(t2)
+    assert r.caused_by(t2["event_id"], "wismo.replies") == []
+    assert r.decision(t2["event_id"])["suppressed"] == "manual_takeover"
+
+
+def test_review_for_unknown_escalation_is_dead_lettered():
+    r = run(placed(), rv := review("A1", 2, "act_nope"))
+    [dl] = r.topic("wismo.dlq")
+    assert dl["error_type"] == "unknown_reference" and "act_nope" in dl["reason"]
+    assert json.loads(dl["original"])["event_id"] == rv["event_id"]
+
+
+def test_dnr_high_value_escalates_with_high_value():
+    evs = [placed(value=900), fulfillment(), label(), scan(h=10), scan(h=30, status="delivered", location="Porch"),
+           t := ticket(h=40, text="It says delivered but it's not here")]
+    r = run(*evs)
+    [esc] = r.caused_by(t["event_id"], "wismo.escalations")
+    assert "high_value" in esc["escalation_reasons"]
+    [draft] = r.caused_by(t["event_id"], "wismo.actions")
+    assert draft["action_type"] == "replacement" and draft["approval_state"] == "pending_approval"
+
+
+def test_dnr_low_value_strong_proof_does_not_escalate():
+    evs = [placed(value=40), fulfillment(), label(), scan(h=10), scan(h=30, status="delivered", location="Porch"),
+           t := ticket(h=40, text="It says delivered but it's not here")]
+    r = run(*evs)
+    assert r.caused_by(t["event_id"], "wismo.escalations") == []
+    assert r.decision(t["event_id"])["recommended_action"] == "replacement_review"
+    [reply] = r.caused_by(t["event_id"], "wismo.replies")
+    assert "Porch" in reply["text"] and "Monday, 2 November" not in reply["text"]
+
+
+def test_ambiguous_customer_is_asked_for_order_number():
+    cust = {"id": "c9", "email": "bo@example.com", "name": "Bo Diaz"}
+    t = ticket(None, h=5, customer={"email": "bo@example.com"})
+    r = run(placed("A1", customer=cust), placed("A2", customer=cust), t)
+    [reply] = r.caused_by(t["event_id"], "wismo.replies")
+    assert "order number" in reply["text"]
+    assert r.decision(t["event_id"])["condition_type"] == "missing_order_data"
+    assert r.caused_by(t["event_id"], "wismo.escalations") == []
+
+
+def test_single_open_order_is_matched_by_email():
+    cust = {"id": "c9", "email": "bo@example.com", "name": "Bo Diaz"}
+    t = ticket(None, h=5, customer={"email": "BO@example.com "})
+    r = run(placed("A1", customer=cust, ship_by=100), t)
+    d = r.decision(t["event_id"])
+    assert d["order_id"] == "A1" and d["condition_type"] == "processing_within_sla"
+
+
+def test_replay_is_deterministic():
+    evs = [*IN_TRANSIT, ticket(h=12), scan(h=30, status="delivery_failed", detail="access_issue"), tick(h=90)]
+    a, b = run(*evs), run(*evs)
+    assert a.records == b.records
