@@ -8,6 +8,7 @@ never raise for a context the fold can produce.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
@@ -16,9 +17,10 @@ from wismo.handlers.guardrails import GuardrailFacts
 from wismo.processors.routing import Route
 
 from wismo.case import CaseState
+from wismo.conditions import ConditionType
 from wismo.context import OrderContext
 from wismo.policy import Policy
-from wismo.records import ActionType, SpecialistResult
+from wismo.records import ActionType, Confidence, CustomerOption, RecommendedAction, SpecialistResult
 
 Team = Literal["cx", "shipping", "supply_chain", "fraud"]
 
@@ -47,23 +49,63 @@ class HandlerInput:
     """For missing_order_data: several open orders match; ask the customer for the order number."""
 
 
+Text = str | Callable[[], str]
+"""A text, or a function that writes it: handlers defer text until a record actually needs it."""
+
+
+def _text(t: Text) -> str:
+    return t if isinstance(t, str) else t()
+
+
 @dataclass(slots=True)
 class Assessment:
-    """A handler's answer: the specialist contract and the inputs of the decision stage."""
+    """A handler's answer: the specialist contract and the inputs of the decision stage.
 
-    result: SpecialistResult
+    The contract's decision fields are plain attributes; the two texts are written only when
+    :attr:`result` is first read, because most evaluations (a backend event with nothing to say) never
+    need them."""
+
+    condition_type: ConditionType
+    recommended_action: RecommendedAction
+    customer_options: list[CustomerOption]
+    follow_up_reason: str | None
+    next_follow_up_due_at: datetime | None
+    confidence: Confidence
+    escalation_reasons: list[str]
+    summary: Text
+    internal: Text
     handler: str
     status_key: str
     """What a proactive update compares with ``last_status_sent``: equal keys mean no real change."""
     team: Team
-    facts: GuardrailFacts
+    facts_factory: Callable[[], GuardrailFacts]
+    """Builds the guardrail facts; only called when a customer text is actually checked."""
     checkpoint_customer_facing: bool = True
     """The next follow-up is a checkpoint the customer may be promised (False: internal monitor only)."""
     action_requests: list[ActionType] = field(default_factory=list)
     """Resolution actions to draft (from the customer's request or the handler's resolution path)."""
-    eligibility: dict[str, tuple[bool, list[str]]] = field(default_factory=dict)
-    """action type -> (eligible, reasons) from the resolution eligibility check."""
     requested_decision: str = ""
     customer_impact: str = ""
     priority: Literal["normal", "high", "urgent"] = "normal"
     close_case: bool = False
+    _result: SpecialistResult | None = None
+
+    @property
+    def result(self) -> SpecialistResult:
+        """The full SPEC §4 contract (writes the texts on first use)."""
+        if self._result is None:
+            self._result = SpecialistResult(
+                condition_type=self.condition_type,
+                customer_safe_summary=_text(self.summary),
+                internal_summary=_text(self.internal),
+                recommended_action=self.recommended_action,
+                customer_options=self.customer_options,
+                follow_up_reason=self.follow_up_reason,
+                next_follow_up_due_at=self.next_follow_up_due_at,
+                confidence=self.confidence,
+                escalation_reasons=self.escalation_reasons,
+            )
+        return self._result
+
+    def facts(self) -> GuardrailFacts:
+        return self.facts_factory()

@@ -41,11 +41,7 @@ def label_no_pickup(inp: HandlerInput) -> Assessment:
             f"{sid}: label {s.tracking_number} ({s.carrier}) at {s.label_at.isoformat()}, "
             f"no physical scan after {hours_since(inp, s.label_at):.0f}h"
         )
-    summary = (
-        f"An update on {order_ref(ctx)}: "
-        + " ".join(sentences)
-        + " We are checking the handoff to the carrier."
-    )
+    summary = f"An update on {order_ref(ctx)}: " + " ".join(sentences) + " We are checking the handoff to the carrier."
     return finish(
         inp,
         condition="label_created_no_pickup",
@@ -132,9 +128,7 @@ def delivery_failed(inp: HandlerInput) -> Assessment:
         reason = DELIVERY_FAILURE_REASON.get(s.detail or "", "the carrier could not complete the delivery")
         address = address or s.detail == "address_issue"
         when = customer_date(s.status_at, tz) if s.status_at else "the latest attempt"
-        sentences.append(
-            f"{carrier_name(s)} tried to deliver {labels[sid]}{tracking_text(s)} on {when}, but {reason}."
-        )
+        sentences.append(f"{carrier_name(s)} tried to deliver {labels[sid]}{tracking_text(s)} on {when}, but {reason}.")
         internal.append(
             f"{sid}: delivery_failed/{s.detail or '-'} attempt {s.failed_attempts} at "
             f"{s.status_at.isoformat() if s.status_at else '?'}"
@@ -181,8 +175,7 @@ def return_to_sender(inp: HandlerInput) -> Assessment:
         s = ctx.shipments[sid]
         attempts = f" after {s.failed_attempts} delivery attempts" if s.failed_attempts >= 2 else ""
         sentences.append(
-            f"{carrier_name(s)} reports that {labels[sid]}{tracking_text(s)} is being returned to "
-            f"us{attempts}."
+            f"{carrier_name(s)} reports that {labels[sid]}{tracking_text(s)} is being returned to us{attempts}."
         )
         internal.append(f"{sid}: {s.status}, {s.failed_attempts} failed attempt(s)")
     summary = (

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
-from wismo.handlers.base import Assessment, HandlerInput, Team
+from wismo.handlers.base import Assessment, HandlerInput, Team, Text
+from wismo.handlers.guardrails import GuardrailFacts
 from wismo.handlers.phrasing import guardrail_facts
 
 from wismo.conditions import ConditionType
-from wismo.records import Confidence, CustomerOption, RecommendedAction, SpecialistResult
+from wismo.records import Confidence, CustomerOption, RecommendedAction
 from wismo.timefmt import zone
 
 STANDARD_CONDITIONS: frozenset[ConditionType] = frozenset(
@@ -17,18 +18,14 @@ STANDARD_CONDITIONS: frozenset[ConditionType] = frozenset(
 """Conditions that are not exceptions: a high order value alone does not escalate them."""
 
 
-def options(
-    inp: HandlerInput, *wanted: CustomerOption, alternates_for: tuple[str, ...] = ()
-) -> list[CustomerOption]:
+def options(inp: HandlerInput, *wanted: CustomerOption, alternates_for: tuple[str, ...] = ()) -> list[CustomerOption]:
     """The subset of ``wanted`` the policy allows; ``alternate_item`` only with an approved alternate."""
     pol = inp.policy
     out: list[CustomerOption] = []
     for opt in wanted:
         if not pol.option_allowed(opt) or opt in out:
             continue
-        if opt == "alternate_item" and not any(
-            pol.customer_options.approved_alternates.get(s) for s in alternates_for
-        ):
+        if opt == "alternate_item" and not any(pol.customer_options.approved_alternates.get(s) for s in alternates_for):
             continue
         out.append(opt)
     return out
@@ -62,8 +59,8 @@ def finish(
     *,
     condition: ConditionType,
     handler: str,
-    summary: str,
-    internal: str,
+    summary: Text,
+    internal: Text,
     action: RecommendedAction,
     opts: list[CustomerOption],
     follow_up_reason: str | None,
@@ -87,32 +84,32 @@ def finish(
     if reasons and action not in ("replacement_review", "refund_review"):
         action = "escalate"
     pol = inp.policy
-    result = SpecialistResult(
+
+    def facts() -> GuardrailFacts:
+        return guardrail_facts(
+            inp.ctx,
+            pol.communications.timezone,
+            extra_dates=[due] if checkpoint_customer_facing else [],
+            split=split,
+            approved_actions=frozenset(inp.case.approved_actions),
+            restricted_terms=tuple(pol.communications.restricted_terms),
+            restricted_hold=restricted_hold,
+        )
+
+    return Assessment(
         condition_type=condition,
-        customer_safe_summary=summary,
-        internal_summary=internal,
         recommended_action=action,
         customer_options=opts,
         follow_up_reason=follow_up_reason,
         next_follow_up_due_at=due,
         confidence=confidence,
         escalation_reasons=reasons,
-    )
-    facts = guardrail_facts(
-        inp.ctx,
-        pol.communications.timezone,
-        extra_dates=[due] if checkpoint_customer_facing else [],
-        split=split,
-        approved_actions=frozenset(inp.case.approved_actions),
-        restricted_terms=tuple(pol.communications.restricted_terms),
-        restricted_hold=restricted_hold,
-    )
-    return Assessment(
-        result=result,
+        summary=summary,
+        internal=internal,
         handler=handler,
         status_key=status_key,
         team=team,
-        facts=facts,
+        facts_factory=facts,
         checkpoint_customer_facing=checkpoint_customer_facing,
     )
 

@@ -64,11 +64,7 @@ def customer_text(
 def approval_text(ctx: OrderContext | None, approved: list[str], *, executed: bool, sign_off: str) -> str:
     """The message after a reviewer approved customer-requested actions."""
     what = " and ".join(APPROVED_PHRASE[x] for x in approved)
-    nxt = (
-        "It has been processed."
-        if executed
-        else "A teammate will complete it and confirm the details with you."
-    )
+    nxt = "It has been processed." if executed else "A teammate will complete it and confirm the details with you."
     return "\n\n".join([greeting(ctx), f"Good news: {what}. {nxt}", sign_off])
 
 

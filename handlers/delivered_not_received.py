@@ -27,9 +27,7 @@ def delivered_not_received(inp: HandlerInput) -> Assessment:
     for sid in inp.route.shipment_ids:
         s = ctx.shipments[sid]
         when = customer_date(s.delivered_at, tz) if s.delivered_at else "recently"
-        where = (
-            f", with the delivery location noted as {s.delivered_location}" if s.delivered_location else ""
-        )
+        where = f", with the delivery location noted as {s.delivered_location}" if s.delivered_location else ""
         sentences.append(f"{carrier_name(s)} recorded {labels[sid]} as delivered on {when}{where}.")
         if not s.delivered_location:
             weak.append(sid)

@@ -18,9 +18,7 @@ def restricted_hold(inp: HandlerInput) -> Assessment:
     assert ctx is not None
     holds: list[str] = list(inp.route.inputs.get("holds", []))
     team: Team = "cx" if holds == ["address_verification"] else "fraud"
-    internal = (
-        "Active OMS hold(s): " + ", ".join(f"{h} since {ctx.holds[h].isoformat()}" for h in holds) + "."
-    )
+    internal = "Active OMS hold(s): " + ", ".join(f"{h} since {ctx.holds[h].isoformat()}" for h in holds) + "."
     summary = APPROVED_HOLD_WORDING + " We will contact you if we need anything from you."
     a = finish(
         inp,

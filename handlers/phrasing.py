@@ -76,9 +76,7 @@ def scan_status_sentence(s: Shipment, tz: str) -> str:
     """What the carrier last reported for a physically scanned shipment, with its date and source."""
     carrier = carrier_name(s)
     when = customer_date(s.status_at, tz) if s.status_at else None
-    loc = (
-        f" in {s.scans[-1].location}" if s.scans and s.scans[-1].location and s.status != "delivered" else ""
-    )
+    loc = f" in {s.scans[-1].location}" if s.scans and s.scans[-1].location and s.status != "delivered" else ""
     on = f" on {when}" if when else ""
     status = s.status
     if status == "delivered":
@@ -101,9 +99,7 @@ def estimate_sentence(s: Shipment, now: datetime, tz: str) -> str:
     if s.est_delivery is None or s.status == "delivered":
         return ""
     if s.est_delivery < local_date(now, tz):
-        return (
-            f" {carrier_name(s)}'s last delivery estimate has passed, so we are watching for the next scan."
-        )
+        return f" {carrier_name(s)}'s last delivery estimate has passed, so we are watching for the next scan."
     return f" {carrier_name(s)} currently estimates delivery on {customer_date(s.est_delivery, tz)}."
 
 

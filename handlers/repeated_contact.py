@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from wismo.handlers.base import Assessment, HandlerInput
+from wismo.handlers.base import Assessment, HandlerInput, _text
 
 HANDLER = "priority_escalation"
 
@@ -17,29 +17,40 @@ HANDLER = "priority_escalation"
 def repeated_contact(inp: HandlerInput, underlying: Assessment) -> Assessment:
     """Wrap the underlying condition's assessment as a repeated-contact priority escalation."""
     case = inp.case
-    prior = (
-        "; ".join(f"{u.kind} {u.action_id} at {u.at.isoformat()} ({u.condition_type})" for u in case.sent)
-        or "none"
-    )
+    prior = "; ".join(f"{u.kind} {u.action_id} at {u.at.isoformat()} ({u.condition_type})" for u in case.sent) or "none"
     contacts = "; ".join(f"{c.channel} ticket {c.ticket_id} at {c.at.isoformat()}" for c in case.contacts)
-    res = underlying.result
-    reasons = ["repeated_contact"] + [r for r in res.escalation_reasons if r != "repeated_contact"]
-    summary = res.customer_safe_summary
-    if summary:
-        summary += "\n\nBecause you have had to contact us more than once, a teammate is now reviewing your order personally."
-    result = res.model_copy(
-        update={
-            "condition_type": "repeated_contact",
-            "customer_safe_summary": summary,
-            "internal_summary": (
-                f"Repeated contact ({len(case.contacts)} contacts: {contacts}). Underlying condition "
-                f"{res.condition_type}: {res.internal_summary} Prior updates: {prior}."
-            ),
-            "recommended_action": "escalate",
-            "escalation_reasons": reasons,
-        }
+    n_contacts = len(case.contacts)  # snapshot: the case moves on before the texts are written
+    under_summary, under_internal, under_condition = underlying.summary, underlying.internal, underlying.condition_type
+    reasons = ["repeated_contact"] + [r for r in underlying.escalation_reasons if r != "repeated_contact"]
+
+    def summary() -> str:
+        text = _text(under_summary)
+        if not text:
+            return text
+        return (
+            text
+            + "\n\nBecause you have had to contact us more than once, "
+            + "a teammate is now reviewing your order personally."
+        )
+
+    def internal() -> str:
+        return (
+            f"Repeated contact ({n_contacts} contacts: {contacts}). Underlying condition "
+            f"{under_condition}: {_text(under_internal)} Prior updates: {prior}."
+        )
+
+    out = replace(
+        underlying,
+        condition_type="repeated_contact",
+        summary=summary,
+        internal=internal,
+        recommended_action="escalate",
+        escalation_reasons=reasons,
+        handler=HANDLER,
+        team="cx",
+        priority="high",
+        _result=None,
     )
-    out = replace(underlying, result=result, handler=HANDLER, team="cx", priority="high")
     out.requested_decision = (
         "Review the order personally and reply to the customer; prior automated updates did not resolve it."
     )

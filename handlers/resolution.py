@@ -68,7 +68,6 @@ def check(action: ActionType, ctx: OrderContext, condition: ConditionType, polic
         action_type=action,
         eligible=eligible,
         reasons=tuple(reasons),
-        requires_approval=gate.requires_approval
-        or float(ctx.order_value) >= policy.thresholds.high_value_threshold,
+        requires_approval=gate.requires_approval or float(ctx.order_value) >= policy.thresholds.high_value_threshold,
         write_enabled=policy.actions.writes_enabled,
     )

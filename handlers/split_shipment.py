@@ -46,15 +46,7 @@ def partial_shipment(inp: HandlerInput) -> Assessment:
         else:
             status = "being prepared at our fulfilment centre."
         lines.append(f"- {name.capitalize()}{tracking_text(s)} with {what}: {status}")
-        phase = (
-            "delivered"
-            if s.delivered
-            else "scanned"
-            if s.physically_scanned
-            else "label"
-            if s.label_at
-            else "prep"
-        )
+        phase = "delivered" if s.delivered else "scanned" if s.physically_scanned else "label" if s.label_at else "prep"
         key_parts.append(f"{s.shipment_id}={phase}")
     pending = ctx.unshipped_units()
     in_shipments = ctx.units_in_shipments()
@@ -82,9 +74,7 @@ def partial_shipment(inp: HandlerInput) -> Assessment:
     deadline = ctx.fulfilment_deadline(inp.policy.thresholds.fulfilment_sla_hours)
     candidates = [d for d in [*eta_dues, deadline] if d is not None and d > inp.now]
     due = due_at_or_later(inp, min(candidates) if candidates else None, "partial_shipment")
-    internal = (
-        f"Split order: {len(ctx.shipments)} shipment(s) [{', '.join(key_parts)}]; pending units {pending}."
-    )
+    internal = f"Split order: {len(ctx.shipments)} shipment(s) [{', '.join(key_parts)}]; pending units {pending}."
     return finish(
         inp,
         condition="partial_shipment",

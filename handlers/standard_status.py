@@ -20,7 +20,7 @@ from wismo.handlers.phrasing import (
     tracking_text,
 )
 
-from wismo.timefmt import customer_date
+from wismo.timefmt import customer_date, local_date
 
 HANDLER = "standard_status"
 
@@ -37,7 +37,7 @@ def processing(inp: HandlerInput) -> Assessment:
             handler=HANDLER,
             summary=f"Our records show that {order_ref(ctx)} was cancelled on {customer_date(ctx.cancelled_at, tz)}, "
             "so nothing will be sent out.",
-            internal=f"Order cancelled at {ctx.cancelled_at.isoformat()} (reason: {ctx.cancel_reason or 'none given'}).",
+            internal=f"Order cancelled at {ctx.cancelled_at.isoformat()} (reason: {ctx.cancel_reason or 'none given'})",
             action="answer",
             opts=[],
             follow_up_reason=None,
@@ -50,15 +50,19 @@ def processing(inp: HandlerInput) -> Assessment:
     t = inp.policy.thresholds
     deadline = ctx.fulfilment_deadline(t.fulfilment_sla_hours)
     labelled = [s for s in ctx.shipments.values() if s.label_at is not None]
-    parts = [f"{order_ref(ctx).capitalize()} is being prepared and has not been handed to a carrier yet."]
-    if ctx.ship_by is not None:
-        parts.append(f"It is scheduled to ship by {customer_date(ctx.ship_by, tz)}.")
-    if labelled:
-        carriers = sorted({carrier_name(s) for s in labelled})
-        parts.append(
-            f"A shipping label has been created with {' and '.join(carriers)}; tracking starts once the "
-            "carrier scans the parcel."
-        )
+
+    def summary() -> str:
+        parts = [f"{order_ref(ctx).capitalize()} is being prepared and has not been handed to a carrier yet."]
+        if ctx.ship_by is not None:
+            parts.append(f"It is scheduled to ship by {customer_date(ctx.ship_by, tz)}.")
+        if labelled:
+            carriers = sorted({carrier_name(s) for s in labelled})
+            parts.append(
+                f"A shipping label has been created with {' and '.join(carriers)}; tracking starts once "
+                "the carrier scans the parcel."
+            )
+        return " ".join(parts)
+
     # Check again when the next thing should have happened: first scan, pick, or the ship-by time.
     candidates = [deadline]
     for s in ctx.shipments.values():
@@ -69,15 +73,18 @@ def processing(inp: HandlerInput) -> Assessment:
     future = [c for c in candidates if c is not None and c > inp.now]
     due = due_at_or_later(inp, min(future) if future else None, "processing_within_sla")
     opts = options(inp, "wait", "cancel", *(() if labelled else ("address_correction",)))
-    internal = (
-        f"Within fulfilment SLA (deadline {deadline.isoformat() if deadline else 'unknown'}); "
-        f"{len(ctx.shipments)} fulfilment(s), {len(labelled)} labelled, none scanned by the carrier."
-    )
+
+    def internal() -> str:
+        return (
+            f"Within fulfilment SLA (deadline {deadline.isoformat() if deadline else 'unknown'}); "
+            f"{len(ctx.shipments)} fulfilment(s), {len(labelled)} labelled, none scanned by the carrier."
+        )
+
     return finish(
         inp,
         condition="processing_within_sla",
         handler=HANDLER,
-        summary=" ".join(parts),
+        summary=summary,
         internal=internal,
         action="answer" if inp.contact else "monitor",
         opts=opts,
@@ -95,34 +102,38 @@ def in_transit(inp: HandlerInput) -> Assessment:
     assert ctx is not None
     tz = inp.policy.communications.timezone
     t = inp.policy.thresholds
-    labels = shipment_labels(ctx)
-    active = [s for s in ordered_shipments(ctx) if s.physically_scanned and not s.delivered]
-    sentences = []
-    stale_eta = False
-    for s in ordered_shipments(ctx):
-        if not s.physically_scanned:
-            continue
-        name = labels[s.shipment_id]
-        sentence = f"{name.capitalize()}{tracking_text(s)}: {scan_status_sentence(s, tz)}."
-        est = estimate_sentence(s, inp.now, tz)
-        if "has passed" in est:
-            stale_eta = True
-        sentences.append(sentence + est)
+    ships = ordered_shipments(ctx)
+    active = [s for s in ships if s.physically_scanned and not s.delivered]
+    today = local_date(inp.now, tz)
+    stale_eta = any(s.est_delivery is not None and s.est_delivery < today for s in active)
+
+    def summary() -> str:
+        labels = shipment_labels(ctx)
+        sentences = [
+            f"{labels[s.shipment_id].capitalize()}{tracking_text(s)}: {scan_status_sentence(s, tz)}."
+            + estimate_sentence(s, inp.now, tz)
+            for s in ships
+            if s.physically_scanned
+        ]
+        return f"Here is the latest on {order_ref(ctx)}. " + " ".join(sentences)
+
+    def internal() -> str:
+        return "; ".join(
+            f"{s.shipment_id}: {s.status}/{s.detail or '-'} at {s.status_at.isoformat() if s.status_at else '?'}, "
+            f"est {s.est_delivery or 'none'}"
+            for s in active
+        )
+
     # Internal monitor: re-check when the no-movement threshold would be crossed.
     last_scans = [s.last_physical_scan_at for s in active if s.last_physical_scan_at is not None]
     monitor_at = min(last_scans) + timedelta(hours=t.no_movement_hours) if last_scans else None
     due = due_at_or_later(inp, monitor_at, "standard_in_transit")
     status_key = "in_transit:" + ",".join(f"{s.shipment_id}={s.status}" for s in active)
-    internal = "; ".join(
-        f"{s.shipment_id}: {s.status}/{s.detail or '-'} at {s.status_at.isoformat() if s.status_at else '?'}, "
-        f"est {s.est_delivery or 'none'}"
-        for s in active
-    )
     return finish(
         inp,
         condition="standard_in_transit",
         handler=HANDLER,
-        summary=f"Here is the latest on {order_ref(ctx)}. " + " ".join(sentences),
+        summary=summary,
         internal=internal,
         action="answer" if inp.contact else "monitor",
         opts=options(inp, "wait"),
@@ -149,9 +160,7 @@ def delivered(inp: HandlerInput) -> Assessment:
         body = f"Every package of {order_ref(ctx)} has been delivered. " + " ".join(
             f"{labels[s.shipment_id].capitalize()}: {scan_status_sentence(s, tz)}." for s in ships
         )
-    body += (
-        " If you cannot find it, just reply to this message and we will reopen your case and look into it."
-    )
+    body += " If you cannot find it, just reply to this message and we will reopen your case and look into it."
     return finish(
         inp,
         condition="delivered",

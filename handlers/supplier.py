@@ -86,8 +86,7 @@ def allocation_conflict(inp: HandlerInput) -> Assessment:
         "could be prepared. We are checking availability and will update you."
     )
     internal = "; ".join(
-        f"{s}: allocation failed ({ctx.inventory_issues[s].reason}) at "
-        f"{ctx.inventory_issues[s].at.isoformat()}"
+        f"{s}: allocation failed ({ctx.inventory_issues[s].reason}) at {ctx.inventory_issues[s].at.isoformat()}"
         for s in skus
     )
     a = finish(
@@ -105,8 +104,6 @@ def allocation_conflict(inp: HandlerInput) -> Assessment:
         status_key="allocation:" + ",".join(skus),
         team="supply_chain",
     )
-    a.requested_decision = (
-        "Resolve the allocation: release reserved stock, wait for restock, or cancel the item."
-    )
+    a.requested_decision = "Resolve the allocation: release reserved stock, wait for restock, or cancel the item."
     a.customer_impact = "The order cannot be prepared until stock is allocated."
     return a

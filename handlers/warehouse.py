@@ -29,9 +29,7 @@ def warehouse_pick_delay(inp: HandlerInput) -> Assessment:
     deadline = ctx.fulfilment_deadline(inp.policy.thresholds.fulfilment_sla_hours)
     parts = [f"{order_ref(ctx).capitalize()} has not left our fulfilment centre yet."]
     if ctx.ship_by is not None and inp.now >= ctx.ship_by:
-        parts.append(
-            f"It was due to ship by {customer_date(ctx.ship_by, tz)}, and I am sorry it is running late."
-        )
+        parts.append(f"It was due to ship by {customer_date(ctx.ship_by, tz)}, and I am sorry it is running late.")
     else:
         parts.append("It is taking longer than it should to prepare, and I am sorry for the wait.")
     parts.append("We are looking into it")
@@ -41,8 +39,7 @@ def warehouse_pick_delay(inp: HandlerInput) -> Assessment:
         f"{reason}; fulfilment deadline {deadline.isoformat() if deadline else 'unknown'}; "
         + (
             "; ".join(
-                f"pick exception {i.reason} (SKUs {', '.join(i.skus) or '-'}) at {i.at.isoformat()}"
-                for i in issues
+                f"pick exception {i.reason} (SKUs {', '.join(i.skus) or '-'}) at {i.at.isoformat()}" for i in issues
             )
             or "no pick exception recorded"
         )

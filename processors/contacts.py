@@ -30,17 +30,12 @@ def record_contact(case: CaseState, ctx: OrderContext | None, contact: ContactIn
         if (
             "not_received" in contact.intents
             and case.dnr_claimed_at is None
-            and any(
-                s.delivered and s.delivered_at is not None and s.delivered_at <= at
-                for s in ctx.shipments.values()
-            )
+            and any(s.delivered and s.delivered_at is not None and s.delivered_at <= at for s in ctx.shipments.values())
         ):
             case.dnr_claimed_at = at
 
 
-def record_human_update(
-    case: CaseState, ctx: OrderContext | None, ticket_id: str, channel: str, at: datetime
-) -> None:
+def record_human_update(case: CaseState, ctx: OrderContext | None, ticket_id: str, channel: str, at: datetime) -> None:
     """A teammate's public reply: automated replies are suppressed while it is the newest update."""
     if ctx is not None:
         ctx.tickets[ticket_id] = channel

@@ -53,6 +53,7 @@ from wismo.records import (
     EscalationRecord,
     Kind,
     Mode,
+    decision_record,
 )
 
 ESCALATION_DEADLINE = {
@@ -85,9 +86,8 @@ class Evaluation:
 
 def _emit(ev: Evaluation, topic: str, rec: BaseModel) -> None:
     ev.outputs.append((topic, rec))
-    aid = getattr(rec, "action_id", None)
-    if aid is not None:
-        ev.action_ids.append(aid)
+    if isinstance(rec, ActionRecord):
+        ev.action_ids.append(rec.action_id)
 
 
 def _channel(ev: Evaluation) -> tuple[str, str | None]:
@@ -175,7 +175,7 @@ def evaluate(ev: Evaluation) -> DecisionRecord:
         ambiguous=ev.ambiguous,
     )
     a = assess(inp)
-    r = a.result
+    r = a  # the decision fields; texts are written only if a record needs them
     channel, ticket = _channel(ev)
     mode = pol.mode_for(channel, r.condition_type)
     suppressed: str | None = None
@@ -203,7 +203,7 @@ def evaluate(ev: Evaluation) -> DecisionRecord:
     # --- the customer-visible message --------------------------------------------------------------
     kind: Kind | None = None
     if ev.contact is not None:
-        if r.customer_safe_summary or requests:
+        if a.result.customer_safe_summary or requests:
             kind = "reply"
     elif ev.event.type in ("ticket.message", "review.decision"):
         kind = None
@@ -213,7 +213,7 @@ def evaluate(ev: Evaluation) -> DecisionRecord:
         )
         own = rt.underlying if r.condition_type == "repeated_contact" else r.condition_type
         trigger = detect_trigger(own, a.status_key, ev.signals, case, follow_up_due=follow_up_due)
-        if trigger is not None and r.customer_safe_summary:
+        if trigger is not None and a.result.customer_safe_summary:
             kind = "proactive_update"
     extra_reasons: list[str] = []
     due = r.next_follow_up_due_at
@@ -284,7 +284,7 @@ def evaluate(ev: Evaluation) -> DecisionRecord:
                 draft_kind=kind,
             )
         else:
-            violations = check_customer_text(text, a.facts)
+            violations = check_customer_text(text, a.facts())
             if violations:
                 suppressed = "guardrail_failed"
                 extra_reasons.append("guardrail_failed")
@@ -340,9 +340,7 @@ def evaluate(ev: Evaluation) -> DecisionRecord:
                         ),
                     )
                 sent = True
-                _record_sent(
-                    case, aid, kind, now, r.condition_type, a.status_key, promised=checkpoint is not None
-                )
+                _record_sent(case, aid, kind, now, r.condition_type, a.status_key, promised=checkpoint is not None)
                 if trigger is not None and trigger.name == "follow_up_due":
                     case.checkpoints_without_change += 1
                     if case.checkpoints_without_change >= t.stale_checkpoints_before_escalation:
@@ -385,7 +383,7 @@ def evaluate(ev: Evaluation) -> DecisionRecord:
         case.closed_at = now
         case.next_follow_up_due_at = None
 
-    rec = DecisionRecord(
+    rec = decision_record(
         decision_id=decision_id(ev.event.event_id, case.wismo_case_id),
         case_id=case.wismo_case_id,
         order_id=case.order_id,
@@ -440,9 +438,7 @@ def _record_sent(
     case.last_status_sent = status_key
     case.pending_status_key = None
     case.checkpoint_promised = promised
-    case.sent.append(
-        SentUpdate(action_id=aid, kind=kind, at=now, condition_type=condition, status_key=status_key)
-    )
+    case.sent.append(SentUpdate(action_id=aid, kind=kind, at=now, condition_type=condition, status_key=status_key))
     if len(case.sent) > MAX_SENT_KEPT:
         del case.sent[: len(case.sent) - MAX_SENT_KEPT]
 
@@ -469,9 +465,7 @@ def _drafts(
         ).strip()
         amount = str(ctx.order_value) if action in ("refund", "replacement") else None
         rec = ActionDraftRecord(
-            **_base(
-                ev, a, aid=aid, kind="action_draft", mode=mode, text=text, channel=channel, ticket=ticket
-            ),
+            **_base(ev, a, aid=aid, kind="action_draft", mode=mode, text=text, channel=channel, ticket=ticket),
             action_type=action,
             approval_state=state,
             eligible=el.eligible,
@@ -606,23 +600,18 @@ def apply_review(
             if d.action_type not in case.approved_actions:
                 case.approved_actions.append(d.action_type)
         aid = action_id(ev.event.event_id, case.wismo_case_id, "action_draft", did)
-        text = (
-            f"{d.action_type.replace('_', ' ').capitalize()} {decision.replace('_', ' ')} by {reviewer}"
-            + (
-                "; executed."
-                if executed
-                else "; execution left to a teammate (writes disabled)."
-                if decision == "approved"
-                else "."
-            )
+        text = f"{d.action_type.replace('_', ' ').capitalize()} {decision.replace('_', ' ')} by {reviewer}" + (
+            "; executed."
+            if executed
+            else "; execution left to a teammate (writes disabled)."
+            if decision == "approved"
+            else "."
         )
         _emit(
             ev,
             TOPIC_ACTIONS,
             ActionDraftRecord(
-                **_base(
-                    ev, a, aid=aid, kind="action_draft", mode=mode, text=text, channel=channel, ticket=ticket
-                ),
+                **_base(ev, a, aid=aid, kind="action_draft", mode=mode, text=text, channel=channel, ticket=ticket),
                 action_type=d.action_type,
                 approval_state=decision,
                 eligible=True,
@@ -631,9 +620,7 @@ def apply_review(
                 write_enabled=pol.actions.writes_enabled,
                 executed=executed,
                 draft_of=did,
-                amount=str(ctx.order_value)
-                if ctx is not None and d.action_type in ("refund", "replacement")
-                else None,
+                amount=str(ctx.order_value) if ctx is not None and d.action_type in ("refund", "replacement") else None,
                 currency=(ctx.currency or None) if ctx is not None else None,
             ),
         )
@@ -646,10 +633,8 @@ def apply_review(
     )
     _note(ev, a, sub="review", text=note, mode=mode, channel=channel, ticket=ticket, reason="review_decision")
     if approved and not case.manual_takeover:
-        text = approval_text(
-            ctx, approved, executed=pol.actions.writes_enabled, sign_off=pol.communications.sign_off
-        )
-        facts = replace(a.facts, approved_actions=frozenset(case.approved_actions), restricted_hold=False)
+        text = approval_text(ctx, approved, executed=pol.actions.writes_enabled, sign_off=pol.communications.sign_off)
+        facts = replace(a.facts(), approved_actions=frozenset(case.approved_actions), restricted_hold=False)
         violations = check_customer_text(text, facts)
         if violations:
             _note(
@@ -671,9 +656,7 @@ def apply_review(
                     ev,
                     TOPIC_REPLIES,
                     ActionRecord(
-                        **_base(
-                            ev, a, aid=aid, kind="reply", mode=mode, text=text, channel=channel, ticket=ticket
-                        )
+                        **_base(ev, a, aid=aid, kind="reply", mode=mode, text=text, channel=channel, ticket=ticket)
                     ),
                 )
             else:
@@ -701,7 +684,7 @@ def apply_review(
         case.dnr_claimed_at = None if decision == "denied" else case.dnr_claimed_at
     case.next_follow_up_due_at = a.result.next_follow_up_due_at
     case.condition_type = a.result.condition_type
-    rec = DecisionRecord(
+    rec = decision_record(
         decision_id=decision_id(ev.event.event_id, case.wismo_case_id),
         case_id=case.wismo_case_id,
         order_id=case.order_id,

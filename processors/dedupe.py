@@ -45,9 +45,7 @@ def already_applied(event: Event, ctx: OrderContext | None) -> str | None:
                 and scan.location == p.location
                 and scan.est_delivery == est
             )
-            if same and (
-                scan.at == event.occurred_at or (scan is s.scans[-1] and event.occurred_at <= scan.at)
-            ):
+            if same and (scan.at == event.occurred_at or (scan is s.scans[-1] and event.occurred_at <= scan.at)):
                 return f"shipment {p.shipment_id} already has carrier status {p.status}"
         return None
     if isinstance(event, OrderPlaced):
@@ -67,11 +65,7 @@ def already_applied(event: Event, ctx: OrderContext | None) -> str | None:
         return None
     if isinstance(event, PickCompleted):
         s = ctx.shipments.get(event.payload.shipment_id)
-        if (
-            s is not None
-            and s.picked_at is not None
-            and (s.pick_issue is None or s.pick_issue.at <= s.picked_at)
-        ):
+        if s is not None and s.picked_at is not None and (s.pick_issue is None or s.pick_issue.at <= s.picked_at):
             return f"shipment {s.shipment_id} already picked"
         return None
     if isinstance(event, PickException):

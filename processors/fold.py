@@ -36,9 +36,7 @@ from wismo.events import (
 )
 from wismo.policy import Thresholds
 
-DELIVERY_ATTEMPT_DETAILS = frozenset(
-    {"address_issue", "access_issue", "business_closed", "recipient_unavailable"}
-)
+DELIVERY_ATTEMPT_DETAILS = frozenset({"address_issue", "access_issue", "business_closed", "recipient_unavailable"})
 """Carrier ``exception`` details that mean a delivery attempt failed (SPEC §3 row 6)."""
 
 BACKEND_SOURCES = frozenset({"oms", "wms", "supplier", "carrier"})
@@ -92,9 +90,7 @@ def fold_event(event: Event, ctx: OrderContext, thresholds: Thresholds) -> set[s
         ctx.customer_id = p.customer.id
         ctx.customer_email = p.customer.email.strip().lower() if p.customer.email else None
         ctx.customer_name = p.customer.name
-        ctx.items = [
-            Item(sku=i.sku, title=i.title or i.sku, qty=i.qty, unit_price=i.unit_price) for i in p.items
-        ]
+        ctx.items = [Item(sku=i.sku, title=i.title or i.sku, qty=i.qty, unit_price=i.unit_price) for i in p.items]
         ctx.order_value = p.order_value
         ctx.currency = p.currency
         ctx.placed_at = at
@@ -208,9 +204,7 @@ def _fold_eta(event: SupplierEtaChanged, ctx: OrderContext, t: Thresholds, signa
     if issue is not None and issue.at <= event.occurred_at:
         del ctx.inventory_issues[p.sku]
     if prev is None:
-        ctx.supplier_etas[p.sku] = SupplierEta(
-            sku=p.sku, eta=p.eta, changed_at=event.occurred_at, po_id=p.po_id
-        )
+        ctx.supplier_etas[p.sku] = SupplierEta(sku=p.sku, eta=p.eta, changed_at=event.occurred_at, po_id=p.po_id)
         return
     if prev.eta is None and p.eta is not None:
         signals.add(SIG_ETA_KNOWN)

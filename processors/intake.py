@@ -71,9 +71,7 @@ def dead_letter(
     )
 
 
-def parse_line(
-    raw: str | bytes, *, source_name: str | None = None, line: int | None = None
-) -> Event | DeadLetter:
+def parse_line(raw: str | bytes, *, source_name: str | None = None, line: int | None = None) -> Event | DeadLetter:
     """Validate one canonical event. Fast path: pydantic parses the JSON directly."""
     try:
         return EVENT_ADAPTER.validate_json(raw)
@@ -103,9 +101,7 @@ def _classify(text: str, exc: ValidationError, source_name: str | None, line: in
         )
     t = obj.get("type")
     if t is None:
-        return dead_letter(
-            text, "type: field required", "invalid_event", obj=obj, source_name=source_name, line=line
-        )
+        return dead_letter(text, "type: field required", "invalid_event", obj=obj, source_name=source_name, line=line)
     if not isinstance(t, str) or t not in EVENT_TYPES:
         return dead_letter(
             text,

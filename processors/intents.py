@@ -232,11 +232,7 @@ def _fresh_text(text: str) -> str:
         rest = text[header.end() :]
         nxt = _NEXT_LINE.match(rest)
         # Bottom-posted replies keep the customer's text below the ">" block; otherwise cut at the header.
-        text = (
-            text[: header.start()] + rest
-            if nxt is not None and nxt.group(1) == ">"
-            else text[: header.start()]
-        )
+        text = text[: header.start()] + rest if nxt is not None and nxt.group(1) == ">" else text[: header.start()]
     return _QUOTED_LINE.sub("", text)
 
 
@@ -336,10 +332,7 @@ def recognise_intents(text: str) -> frozenset[Intent]:
         found.add("cancel")
     if _change_address(t):
         found.add("change_address")
-    if (
-        _first_affirmed(_REFUND, _REFUND_KEYS, t) >= 0
-        or _first_affirmed(_REPLACEMENT, _REPLACEMENT_KEYS, t) >= 0
-    ):
+    if _first_affirmed(_REFUND, _REFUND_KEYS, t) >= 0 or _first_affirmed(_REPLACEMENT, _REPLACEMENT_KEYS, t) >= 0:
         found.add("refund_or_replacement")
     return frozenset(found)
 

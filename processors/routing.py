@@ -99,9 +99,7 @@ def route_order(ctx: OrderContext, now: datetime, t: Thresholds) -> Route:
     active = [s for s in ships if not s.delivered]
 
     rts = [
-        s.shipment_id
-        for s in active
-        if s.status == "return_to_sender" or s.failed_attempts >= t.max_delivery_attempts
+        s.shipment_id for s in active if s.status == "return_to_sender" or s.failed_attempts >= t.max_delivery_attempts
     ]
     if rts:
         return Route(
@@ -124,9 +122,7 @@ def route_order(ctx: OrderContext, now: datetime, t: Thresholds) -> Route:
     no_pickup = [
         s.shipment_id
         for s in active
-        if s.label_at is not None
-        and not s.physically_scanned
-        and _hours(now - s.label_at) >= t.first_scan_hours
+        if s.label_at is not None and not s.physically_scanned and _hours(now - s.label_at) >= t.first_scan_hours
     ]
     if no_pickup:
         return Route(
@@ -178,9 +174,7 @@ def route_order(ctx: OrderContext, now: datetime, t: Thresholds) -> Route:
         pick_late = [
             s.shipment_id
             for s in ships
-            if s.created_at is not None
-            and s.picked_at is None
-            and _hours(now - s.created_at) >= t.pick_sla_hours
+            if s.created_at is not None and s.picked_at is None and _hours(now - s.created_at) >= t.pick_sla_hours
         ]
         pick_issue = [
             s.shipment_id
@@ -188,9 +182,7 @@ def route_order(ctx: OrderContext, now: datetime, t: Thresholds) -> Route:
             if s.pick_issue is not None and (s.picked_at is None or s.picked_at < s.pick_issue.at)
         ]
         if pick_issue:
-            return Route(
-                "warehouse_pick_delay", "warehouse_pick_delay", "open pick exception", tuple(pick_issue)
-            )
+            return Route("warehouse_pick_delay", "warehouse_pick_delay", "open pick exception", tuple(pick_issue))
         if deadline is not None and now >= deadline:
             return Route(
                 "warehouse_pick_delay",

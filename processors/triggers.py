@@ -34,9 +34,7 @@ CONDITION_TRIGGERS: dict[ConditionType, str] = {
 MATERIAL_TRIGGERS = frozenset(
     {"delivered_on_open_case", "delivery_attempt_failed", "return_to_sender", "movement_resumed"}
 )
-NO_PROACTIVE: frozenset[ConditionType] = frozenset(
-    {"restricted_hold", "missing_order_data", "delivered_not_received"}
-)
+NO_PROACTIVE: frozenset[ConditionType] = frozenset({"restricted_hold", "missing_order_data", "delivered_not_received"})
 """Conditions never announced proactively: restricted states are internal-only, missing data has nothing
 to say, and a delivery dispute is answered in its own conversation."""
 
@@ -66,11 +64,7 @@ def detect_trigger(
         return Trigger("delivered_on_open_case", True)
     if condition in CONDITION_TRIGGERS and changed:
         name = CONDITION_TRIGGERS[condition]
-        if (
-            condition == "partial_shipment"
-            and case.last_status_sent
-            and case.last_status_sent.startswith("partial:")
-        ):
+        if condition == "partial_shipment" and case.last_status_sent and case.last_status_sent.startswith("partial:"):
             name = "partial_shipment_changed"
         material = name in MATERIAL_TRIGGERS or bool(
             signals & {SIG_DELIVERED, SIG_DELIVERY_FAILED, SIG_RETURN_TO_SENDER}

@@ -13,4 +13,4 @@ ln -s "$root/bench" "$view/bench"
 ln -s "$root/examples" "$view/examples"
 cd "$view"
 "$root/.venv/bin/mypy" --config-file "$root/pyproject.toml" -p wismo
-"$root/.venv/bin/mypy" --config-file "$root/pyproject.toml" bench examples
+"$root/.venv/bin/mypy" --config-file "$root/pyproject.toml" $(ls bench/*.py examples/*.py 2>/dev/null)

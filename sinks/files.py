@@ -32,8 +32,6 @@ class NdjsonTopicWriter:
             self._files[topic].write(rec.model_dump_json().encode() + b"\n")
             self.counts[topic] += 1
 
-    def __exit__(
-        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None) -> None:
         for fh in self._files.values():
             fh.close()

@@ -28,8 +28,13 @@ def _eid(prefix: str) -> str:
 
 
 def ev(source: str, type_: str, order_id: str | None, h: float, payload: dict[str, Any], event_id: str | None = None):
-    e: dict[str, Any] = {"event_id": event_id or _eid(type_.split(".")[0]), "source": source, "type": type_,
-                         "occurred_at": at(h), "payload": payload}
+    e: dict[str, Any] = {
+        "event_id": event_id or _eid(type_.split(".")[0]),
+        "source": source,
+        "type": type_,
+        "occurred_at": at(h),
+        "payload": payload,
+    }
     if order_id is not None:
         e["order_id"] = order_id
     return e
@@ -40,7 +45,8 @@ def placed(oid="A1", h=0.0, *, number=None, value=120, items=None, customer=None
         "order_number": number or oid.lstrip("A"),
         "customer": customer or {"id": "c-" + oid, "email": f"{oid.lower()}@example.com", "name": "Ann Lee"},
         "items": items or [{"sku": "MUG-BLU", "title": "Blue Mug", "qty": 1, "unit_price": value}],
-        "order_value": value, "currency": "USD",
+        "order_value": value,
+        "currency": "USD",
     }
     if ship_by is not None:
         payload["ship_by"] = at(ship_by)
@@ -48,8 +54,14 @@ def placed(oid="A1", h=0.0, *, number=None, value=120, items=None, customer=None
 
 
 def fulfillment(oid="A1", h=1.0, sid="S1", items=None, event_id=None):
-    return ev("wms", "fulfillment.created", oid, h, {"shipment_id": sid, "items": items or [{"sku": "MUG-BLU", "qty": 1}]},
-              event_id)
+    return ev(
+        "wms",
+        "fulfillment.created",
+        oid,
+        h,
+        {"shipment_id": sid, "items": items or [{"sku": "MUG-BLU", "qty": 1}]},
+        event_id,
+    )
 
 
 def picked(oid="A1", h=2.0, sid="S1", event_id=None):
@@ -61,8 +73,19 @@ def pick_exception(oid="A1", h=2.0, sid="S1", reason="short_pick", event_id=None
 
 
 def label(oid="A1", h=3.0, sid="S1", carrier="UPS", tracking="1Z999AA10123456784", event_id=None):
-    return ev("wms", "label.created", oid, h, {"shipment_id": sid, "carrier": carrier, "tracking_number": tracking,
-                                              "tracking_url": f"https://track.example/{tracking}"}, event_id)
+    return ev(
+        "wms",
+        "label.created",
+        oid,
+        h,
+        {
+            "shipment_id": sid,
+            "carrier": carrier,
+            "tracking_number": tracking,
+            "tracking_url": f"https://track.example/{tracking}",
+        },
+        event_id,
+    )
 
 
 def scan(oid="A1", h=10.0, sid="S1", status="in_transit", detail=None, est=None, location=None, event_id=None):
@@ -85,16 +108,27 @@ def alloc_failed(oid="A1", h=1.0, sku="MUG-BLU", reason="reserved", event_id=Non
 
 
 def hold(oid="A1", h=1.0, hold_type="fraud_review", released=False, event_id=None):
-    return ev("oms", "order.hold_released" if released else "order.hold_placed", oid, h, {"hold_type": hold_type},
-              event_id)
+    return ev(
+        "oms", "order.hold_released" if released else "order.hold_placed", oid, h, {"hold_type": hold_type}, event_id
+    )
 
 
 def cancelled(oid="A1", h=1.0, event_id=None):
     return ev("oms", "order.cancelled", oid, h, {"reason": "customer request"}, event_id)
 
 
-def ticket(oid="A1", h=20.0, text="Where is my order?", ticket_id="T1", channel="chat", author="customer",
-           public=True, customer=None, order_number=None, event_id=None):
+def ticket(
+    oid="A1",
+    h=20.0,
+    text="Where is my order?",
+    ticket_id="T1",
+    channel="chat",
+    author="customer",
+    public=True,
+    customer=None,
+    order_number=None,
+    event_id=None,
+):
     p: dict[str, Any] = {"ticket_id": ticket_id, "channel": channel, "author": author, "public": public, "text": text}
     if customer:
         p["customer"] = customer
@@ -108,8 +142,14 @@ def tick(oid=None, h=30.0, event_id=None):
 
 
 def review(oid, h, escalation_id, decision="approved", reviewer="U123", event_id=None):
-    return ev("review", "review.decision", oid, h, {"escalation_id": escalation_id, "decision": decision,
-                                                    "reviewer": reviewer, "rationale": "checked"}, event_id)
+    return ev(
+        "review",
+        "review.decision",
+        oid,
+        h,
+        {"escalation_id": escalation_id, "decision": decision, "reviewer": reviewer, "rationale": "checked"},
+        event_id,
+    )
 
 
 @dataclass
@@ -153,5 +193,7 @@ def make_policy(mode: str | None = "live", **overrides: Any) -> Policy:
     return pol.with_mode_override(mode) if mode else pol  # type: ignore[arg-type]
 
 
-def run(*events: dict[str, Any] | str, mode: str | None = "live", policy: Policy | None = None, **overrides: Any) -> Run:
+def run(
+    *events: dict[str, Any] | str, mode: str | None = "live", policy: Policy | None = None, **overrides: Any
+) -> Run:
     return Run(Pipeline(policy or make_policy(mode, **overrides))).feed(*events)

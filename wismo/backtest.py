@@ -199,8 +199,10 @@ def predictions_for(labels: Sequence[Label], decisions: Iterable[Any]) -> dict[s
         inputs = _get(rec, "inputs") or {}
         reason = inputs.get("route_reason") if isinstance(inputs, Mapping) else None
         by_event.setdefault(caused_by, []).append(
-            Prediction(str(_get(rec, "condition_type")), _get(rec, "order_id"),
-                       reason if isinstance(reason, str) else None))
+            Prediction(
+                str(_get(rec, "condition_type")), _get(rec, "order_id"), reason if isinstance(reason, str) else None
+            )
+        )
     out: dict[str, Prediction] = {}
     for lab in labels:
         preds = by_event.get(lab.event_id)
@@ -215,7 +217,7 @@ def predictions_for(labels: Sequence[Label], decisions: Iterable[Any]) -> dict[s
 
 
 def _ordered(names: Iterable[str]) -> tuple[str, ...]:
-    rank = {c: i for i, c in enumerate(PRECEDENCE)}
+    rank: dict[str, int] = {c: i for i, c in enumerate(PRECEDENCE)}
     return tuple(sorted(set(names), key=lambda c: (c == NONE, rank.get(c, len(rank)), c)))
 
 
@@ -244,8 +246,15 @@ def score(expected: Mapping[str, str], predicted: Mapping[str, str]) -> Score:
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
         per_class.append(ClassMetrics(c, precision, recall, f1, support, npred, tp))
     correct = sum(n for (e, p), n in confusion.items() if e == p)
-    return Score(total=len(expected), correct=correct, per_class=tuple(per_class), expected_classes=rows,
-                 predicted_classes=cols, confusion=dict(confusion), mismatches=tuple(mismatches))
+    return Score(
+        total=len(expected),
+        correct=correct,
+        per_class=tuple(per_class),
+        expected_classes=rows,
+        predicted_classes=cols,
+        confusion=dict(confusion),
+        mismatches=tuple(mismatches),
+    )
 
 
 # ---- report -------------------------------------------------------------------------------------
@@ -278,24 +287,36 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]], align_left: int
     return [fmt(header), "  ".join("-" * w for w in widths), *(fmt(r) for r in rows)]
 
 
-def render(result: Score, predictions: Mapping[str, Prediction] | None = None,
-           labels: Sequence[Label] = (), *, min_accuracy: float = 1.0) -> str:
+def render(
+    result: Score,
+    predictions: Mapping[str, Prediction] | None = None,
+    labels: Sequence[Label] = (),
+    *,
+    min_accuracy: float = 1.0,
+) -> str:
     """The backtest report: per-condition metrics, accuracy, confusion matrix and every mismatch."""
     predictions = predictions or {}
     label_order = {lab.event_id: lab.order_id for lab in labels}
     lines = [f"Backtest: {result.total} labelled event(s)", ""]
-    rows = [[m.condition, f"{m.precision:.3f}", f"{m.recall:.3f}", f"{m.f1:.3f}", str(m.support), str(m.predicted)]
-            for m in result.per_class]
+    rows = [
+        [m.condition, f"{m.precision:.3f}", f"{m.recall:.3f}", f"{m.f1:.3f}", str(m.support), str(m.predicted)]
+        for m in result.per_class
+    ]
     lines += _table(["condition", "precision", "recall", "f1", "support", "predicted"], rows)
     verdict = "PASS" if result.meets(min_accuracy) else "FAIL"
-    lines += ["", f"accuracy: {result.accuracy:.2%} ({result.correct}/{result.total} correct; "
-                  f"required {min_accuracy:.2%}) {verdict}"]
+    lines += [
+        "",
+        f"accuracy: {result.accuracy:.2%} ({result.correct}/{result.total} correct; "
+        f"required {min_accuracy:.2%}) {verdict}",
+    ]
 
     abbr = abbreviations(_ordered((*result.expected_classes, *result.predicted_classes)))
     lines += ["", "Confusion matrix (rows: expected, columns: predicted)"]
     header = ["expected \\ predicted", *(abbr[c] for c in result.predicted_classes)]
-    matrix = [[c, *(str(result.confusion.get((c, p), 0) or ".") for p in result.predicted_classes)]
-              for c in result.expected_classes]
+    matrix = [
+        [f"{abbr[c]:<5} {c}", *(str(result.confusion.get((c, p), 0) or ".") for p in result.predicted_classes)]
+        for c in result.expected_classes
+    ]
     lines += _table(header, matrix)
     legend = [f"{abbr[c]} = {c}" for c in _ordered((*result.expected_classes, *result.predicted_classes))]
     lines += ["legend: " + ", ".join(legend)]

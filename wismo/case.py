@@ -8,18 +8,14 @@ sequence number (``WC-<order_id>-<n>``), so contact counts start again for a new
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
-
-from pydantic import BaseModel, ConfigDict
 
 from wismo.conditions import ConditionType
 
 
-class _State(BaseModel):
-    model_config = ConfigDict(extra="ignore", validate_assignment=False)
-
-
-class Contact(_State):
+@dataclass(slots=True, kw_only=True)
+class Contact:
     event_id: str
     ticket_id: str
     channel: str
@@ -27,7 +23,8 @@ class Contact(_State):
     intents: list[str]
 
 
-class SentUpdate(_State):
+@dataclass(slots=True, kw_only=True)
+class SentUpdate:
     """A customer-visible message (or its testing-mode draft), kept for the repeated-contact summary."""
 
     action_id: str
@@ -37,25 +34,28 @@ class SentUpdate(_State):
     status_key: str
 
 
-class OpenEscalation(_State):
+@dataclass(slots=True, kw_only=True)
+class OpenEscalation:
     escalation_id: str
     condition_type: str
     reasons: list[str]
     team: str
     at: datetime
-    action_draft_ids: list[str] = []
+    action_draft_ids: list[str] = field(default_factory=list)
     state: str = "open"
     """open | approved | denied | changes_requested | manual_takeover"""
 
 
-class DraftState(_State):
+@dataclass(slots=True, kw_only=True)
+class DraftState:
     action_id: str
     action_type: str
     approval_state: str
     escalation_id: str | None = None
 
 
-class ReviewerDecision(_State):
+@dataclass(slots=True, kw_only=True)
+class ReviewerDecision:
     event_id: str
     escalation_id: str
     decision: str
@@ -63,7 +63,8 @@ class ReviewerDecision(_State):
     at: datetime
 
 
-class CaseState(_State):
+@dataclass(slots=True, kw_only=True)
+class CaseState:
     wismo_case_id: str
     order_id: str | None
     seq: int = 1
@@ -71,7 +72,7 @@ class CaseState(_State):
     """open | closed"""
     opened_at: datetime
     closed_at: datetime | None = None
-    shipment_ids: list[str] = []
+    shipment_ids: list[str] = field(default_factory=list)
     condition_type: ConditionType | None = None
     last_backend_status_seen: str | None = None
     last_customer_update_at: datetime | None = None
@@ -84,19 +85,19 @@ class CaseState(_State):
     checkpoints_without_change: int = 0
     prior_contact_count: int = 0
     restricted_state: str | None = None
-    contacts: list[Contact] = []
+    contacts: list[Contact] = field(default_factory=list)
     open_ticket_id: str | None = None
     open_ticket_channel: str | None = None
     dnr_claimed_at: datetime | None = None
-    requested_actions: list[str] = []
-    escalation_keys: list[str] = []
+    requested_actions: list[str] = field(default_factory=list)
+    escalation_keys: list[str] = field(default_factory=list)
     """Keys of escalations already raised (condition|reasons), so backend re-evaluations do not repeat."""
-    escalations: dict[str, OpenEscalation] = {}
-    drafts: dict[str, DraftState] = {}
-    approved_actions: list[str] = []
+    escalations: dict[str, OpenEscalation] = field(default_factory=dict)
+    drafts: dict[str, DraftState] = field(default_factory=dict)
+    approved_actions: list[str] = field(default_factory=list)
     manual_takeover: bool = False
-    reviewer_decisions: list[ReviewerDecision] = []
-    sent: list[SentUpdate] = []
+    reviewer_decisions: list[ReviewerDecision] = field(default_factory=list)
+    sent: list[SentUpdate] = field(default_factory=list)
     last_evaluated_at: datetime | None = None
     pending_status_key: str | None = None
     """A proactive change that was throttled, sent when the window opens."""

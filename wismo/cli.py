@@ -91,7 +91,7 @@ def _count_lines(paths: Sequence[str | Path], stop_after: int) -> int:
     n = 0
     for p in paths:
         with open(p, "rb") as fh:
-            for block in iter(lambda fh=fh: fh.read(1 << 20), b""):
+            while block := fh.read(1 << 20):
                 n += block.count(b"\n")
                 if n > stop_after:
                     return n
@@ -134,8 +134,10 @@ class ProgressBar:
         rate = lines / elapsed if elapsed > 0 else 0.0
         eta = (elapsed / frac - elapsed) if frac > 0 else 0.0
         bar = "#" * filled + "-" * (self.WIDTH - filled)
-        self.stream.write(f"\r[{bar}] {frac:6.1%}  {_fmt_bytes(nbytes)}/{_fmt_bytes(self.total)}  "
-                          f"{lines:,} events  {rate:,.0f} ev/s  ETA {eta:4.0f}s ")
+        self.stream.write(
+            f"\r[{bar}] {frac:6.1%}  {_fmt_bytes(nbytes)}/{_fmt_bytes(self.total)}  "
+            f"{lines:,} events  {rate:,.0f} ev/s  ETA {eta:4.0f}s "
+        )
         self.stream.flush()
         self._drawn = True
 
@@ -178,8 +180,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     if bar is not None:
         bar.finish(pipeline.stats.events_in)
     if not args.quiet:
-        sys.stdout.write(render_summary(pipeline.stats, counts, elapsed_s=elapsed, inputs=len(paths),
-                                        out_dir=str(out)))
+        sys.stdout.write(render_summary(pipeline.stats, counts, elapsed_s=elapsed, inputs=len(paths), out_dir=str(out)))
     return EXIT_OK
 
 
@@ -203,8 +204,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from None
     unknown = backtest.unknown_conditions(labels)
     if unknown:
-        print(f"wismo backtest: warning: label(s) name unknown condition(s): {', '.join(unknown)}",
-              file=sys.stderr)
+        print(f"wismo backtest: warning: label(s) name unknown condition(s): {', '.join(unknown)}", file=sys.stderr)
     policy = _policy(args.policy, args.mode)
     wanted = {lab.event_id for lab in labels}
     decisions: list[DecisionRecord] = []
@@ -224,8 +224,10 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise CliError(f"replay failed: {exc}") from None
     elapsed = time.perf_counter() - t0
-    print(f"replayed {pipeline.stats.events_in:,} events in {elapsed:.2f} s"
-          + (f" -> {args.out}" if args.out is not None else ""))
+    print(
+        f"replayed {pipeline.stats.events_in:,} events in {elapsed:.2f} s"
+        + (f" -> {args.out}" if args.out is not None else "")
+    )
 
     predictions = backtest.predictions_for(labels, decisions)
     expected = {lab.event_id: lab.condition for lab in labels}
@@ -257,36 +259,54 @@ def cmd_policy_show(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="wismo", description="Answer and prevent 'where is my order?' contacts (event replay and tools).",
-        epilog="The policy is --policy FILE, else $WISMO_POLICY, else the bundled defaults.")
+        prog="wismo",
+        description="Answer and prevent 'where is my order?' contacts (event replay and tools).",
+        epilog="The policy is --policy FILE, else $WISMO_POLICY, else the bundled defaults.",
+    )
     parser.add_argument("--version", action="version", version=f"wismo {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     def common(p: argparse.ArgumentParser) -> None:
-        p.add_argument("inputs", nargs="+", metavar="INPUT.ndjson",
-                       help="canonical events, one JSON object per line (processed in file order)")
-        p.add_argument("--mode", choices=("live", "testing"),
-                       help="override the policy's mode for every channel and condition")
+        p.add_argument(
+            "inputs",
+            nargs="+",
+            metavar="INPUT.ndjson",
+            help="canonical events, one JSON object per line (processed in file order)",
+        )
+        p.add_argument(
+            "--mode", choices=("live", "testing"), help="override the policy's mode for every channel and condition"
+        )
         p.add_argument("--policy", metavar="FILE", help="policy YAML (default: $WISMO_POLICY or the bundled one)")
 
-    rp = sub.add_parser("replay", help="replay event files through the pipeline into DIR/<topic>.ndjson",
-                        description="Replay canonical events in-process and write one ndjson file per output "
-                                    "topic (empty when nothing was written to it).")
+    rp = sub.add_parser(
+        "replay",
+        help="replay event files through the pipeline into DIR/<topic>.ndjson",
+        description="Replay canonical events in-process and write one ndjson file per output "
+        "topic (empty when nothing was written to it).",
+    )
     common(rp)
     rp.add_argument("--out", required=True, metavar="DIR", help="output directory")
     rp.add_argument("--quiet", action="store_true", help="no summary table and no progress bar")
     rp.set_defaults(func=cmd_replay)
 
-    bp = sub.add_parser("backtest", help="replay and compare each labelled event's condition with its label",
-                        description="Replay, then score the condition_type of each labelled event's decision "
-                                    "against the label file (.json {event_id: condition}, .ndjson/.jsonl "
-                                    "{event_id, condition[, order_id]} lines, or .csv event_id,condition"
-                                    "[,order_id]). Exit 1 below the required accuracy.")
+    bp = sub.add_parser(
+        "backtest",
+        help="replay and compare each labelled event's condition with its label",
+        description="Replay, then score the condition_type of each labelled event's decision "
+        "against the label file (.json {event_id: condition}, .ndjson/.jsonl "
+        "{event_id, condition[, order_id]} lines, or .csv event_id,condition"
+        "[,order_id]). Exit 1 below the required accuracy.",
+    )
     common(bp)
     bp.add_argument("--labels", required=True, metavar="LABELS", help="expected condition per event_id")
     bp.add_argument("--out", metavar="DIR", help="keep the replay outputs here (default: a temporary dir)")
-    bp.add_argument("--min-accuracy", type=_min_accuracy, default=1.0, metavar="X",
-                    help="required accuracy, fraction or percentage (default 1.0 = every label matches)")
+    bp.add_argument(
+        "--min-accuracy",
+        type=_min_accuracy,
+        default=1.0,
+        metavar="X",
+        help="required accuracy, fraction or percentage (default 1.0 = every label matches)",
+    )
     bp.set_defaults(func=cmd_backtest)
 
     pp = sub.add_parser("policy", help="validate or show a policy file")
@@ -294,8 +314,7 @@ def build_parser() -> argparse.ArgumentParser:
     pc = psub.add_parser("check", help="validate a policy file (prints ok, or every problem; exit 0/2)")
     pc.add_argument("file", metavar="FILE")
     pc.set_defaults(func=cmd_policy_check)
-    ps = psub.add_parser("show", help="print the effective policy (bundled defaults unless --policy / "
-                                      "$WISMO_POLICY)")
+    ps = psub.add_parser("show", help="print the effective policy (bundled defaults unless --policy / $WISMO_POLICY)")
     ps.add_argument("--policy", metavar="FILE")
     ps.set_defaults(func=cmd_policy_show)
     pp.set_defaults(func=None, subparser=pp)

@@ -1,15 +1,14 @@
 """The canonical order context: every event type folded into one view of an order (SPEC §1 "order context").
 
-Plain mutable pydantic models so the state layer can serialise them (``model_dump_json``) and load them
-back validated. Only :mod:`wismo.processors.fold` writes to them.
+Plain mutable slotted dataclasses (attribute writes are on the hot path); the state layer serialises
+them with a pydantic ``TypeAdapter`` and loads them back validated. Only :mod:`wismo.processors.fold` writes to them.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-
-from pydantic import BaseModel, ConfigDict
 
 PHYSICAL_SCAN_EXCLUDED = frozenset({"pre_transit"})
 """Carrier statuses that are not a physical carrier scan (EVENTS.md: only ``pre_transit``)."""
@@ -18,18 +17,16 @@ MAX_SCANS_KEPT = 25
 """Scans kept per shipment; older ones are dropped (only recent history matters for routing)."""
 
 
-class _State(BaseModel):
-    model_config = ConfigDict(extra="ignore", validate_assignment=False)
-
-
-class Item(_State):
+@dataclass(slots=True, kw_only=True)
+class Item:
     sku: str
     title: str
     qty: int
     unit_price: Decimal = Decimal(0)
 
 
-class Scan(_State):
+@dataclass(slots=True, kw_only=True)
+class Scan:
     event_id: str
     at: datetime
     status: str
@@ -38,15 +35,17 @@ class Scan(_State):
     est_delivery: date | None = None
 
 
-class PickIssue(_State):
+@dataclass(slots=True, kw_only=True)
+class PickIssue:
     reason: str
-    skus: list[str] = []
+    skus: list[str] = field(default_factory=list)
     at: datetime
 
 
-class Shipment(_State):
+@dataclass(slots=True, kw_only=True)
+class Shipment:
     shipment_id: str
-    items: dict[str, int] = {}
+    items: dict[str, int] = field(default_factory=dict)
     created_at: datetime | None = None
     picked_at: datetime | None = None
     pick_issue: PickIssue | None = None
@@ -54,7 +53,7 @@ class Shipment(_State):
     tracking_number: str | None = None
     tracking_url: str | None = None
     label_at: datetime | None = None
-    scans: list[Scan] = []
+    scans: list[Scan] = field(default_factory=list)
     first_physical_scan_at: datetime | None = None
     last_physical_scan_at: datetime | None = None
     status: str | None = None
@@ -74,7 +73,8 @@ class Shipment(_State):
         return self.status == "delivered"
 
 
-class SupplierEta(_State):
+@dataclass(slots=True, kw_only=True)
+class SupplierEta:
     sku: str
     eta: date | None
     previous_eta: date | None = None
@@ -85,13 +85,15 @@ class SupplierEta(_State):
     updates: int = 1
 
 
-class InventoryIssue(_State):
+@dataclass(slots=True, kw_only=True)
+class InventoryIssue:
     sku: str
     reason: str
     at: datetime
 
 
-class OrderContext(_State):
+@dataclass(slots=True, kw_only=True)
+class OrderContext:
     """Everything wismo knows about one order. ``known`` is False until OMS ``order.placed`` arrives."""
 
     order_id: str
@@ -100,24 +102,24 @@ class OrderContext(_State):
     customer_id: str | None = None
     customer_email: str | None = None
     customer_name: str | None = None
-    items: list[Item] = []
+    items: list[Item] = field(default_factory=list)
     order_value: Decimal = Decimal(0)
     currency: str = ""
     placed_at: datetime | None = None
     ship_by: datetime | None = None
     cancelled_at: datetime | None = None
     cancel_reason: str | None = None
-    holds: dict[str, datetime] = {}
+    holds: dict[str, datetime] = field(default_factory=dict)
     """Active OMS holds: hold_type -> placed at."""
-    shipments: dict[str, Shipment] = {}
-    supplier_etas: dict[str, SupplierEta] = {}
-    inventory_issues: dict[str, InventoryIssue] = {}
-    tickets: dict[str, str] = {}
+    shipments: dict[str, Shipment] = field(default_factory=dict)
+    supplier_etas: dict[str, SupplierEta] = field(default_factory=dict)
+    inventory_issues: dict[str, InventoryIssue] = field(default_factory=dict)
+    tickets: dict[str, str] = field(default_factory=dict)
     """ticket_id -> channel, every ticket that mentioned this order."""
     last_human_public_update_at: datetime | None = None
     last_backend_change_at: datetime | None = None
     last_event_at: datetime | None = None
-    sources_seen: list[str] = []
+    sources_seen: list[str] = field(default_factory=list)
 
     @property
     def cancelled(self) -> bool:

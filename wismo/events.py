@@ -7,11 +7,11 @@ which ``wismo.processors.intake`` turns into a dead-letter record. Timestamps mu
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
 
 Source = Literal["ticket", "oms", "wms", "supplier", "carrier", "review", "clock"]
 HoldType = Literal["fraud_review", "payment_review", "address_verification", "other"]
@@ -40,6 +40,14 @@ Channel = Literal["chat", "email", "ticket"]
 Decision = Literal["approved", "denied", "changes_requested", "manual_takeover"]
 
 NonEmpty = Annotated[str, Field(min_length=1)]
+
+
+def _to_utc(value: datetime) -> datetime:
+    return value.astimezone(UTC)
+
+
+Timestamp = Annotated[AwareDatetime, AfterValidator(_to_utc)]
+"""An RFC 3339 timestamp with an offset, normalised to UTC (stdlib tz: comparisons stay fast)."""
 
 
 class _Model(BaseModel):
@@ -73,7 +81,7 @@ class OrderPlacedPayload(_Model):
     items: list[OrderItem] = Field(min_length=1)
     order_value: Decimal
     currency: NonEmpty
-    ship_by: AwareDatetime | None = None
+    ship_by: Timestamp | None = None
 
 
 class HoldPayload(_Model):
@@ -110,7 +118,7 @@ class TrackingUpdatedPayload(_Model):
     shipment_id: NonEmpty
     status: CarrierStatus
     detail: CarrierDetail | None = None
-    est_delivery_at: AwareDatetime | date | None = None
+    est_delivery_at: AwareDatetime | date | None = None  # kept in the carrier's offset: its date is local
     location: str | None = None
 
 
@@ -157,14 +165,14 @@ class EmptyPayload(_Model):
 class _Event(_Model):
     event_id: NonEmpty
     source: Source
-    occurred_at: AwareDatetime
+    occurred_at: Timestamp
     order_id: NonEmpty
 
 
 class _EventNoOrder(_Model):
     event_id: NonEmpty
     source: Source
-    occurred_at: AwareDatetime
+    occurred_at: Timestamp
     order_id: NonEmpty | None = None
 
 

@@ -111,7 +111,7 @@ class Pipeline:
     ) -> list[Output]:
         self.stats.events_in += 1
         self.stats.events_by_type[event.type] += 1
-        out = self.advance_to(event.occurred_at)
+        out = self.advance_to(event.occurred_at, covered=self._covered_by(event))
         try:
             out += self._process(event)
         except Exception as exc:
@@ -136,8 +136,17 @@ class Pipeline:
             )
         return out
 
-    def advance_to(self, now: datetime) -> list[Output]:
-        """Fire every follow-up due at or before ``now`` (event time), oldest first."""
+    def _covered_by(self, event: Event) -> str | None:
+        """A ``clock.tick`` re-evaluates its order (or, without one, every order in progress) at its own
+        time, which is what a due follow-up would do: the tick stands in for those follow-ups, so the
+        evaluation is attributed to it. ``"*"`` covers every order a sweep evaluates."""
+        if not isinstance(event, ClockTick) or event.event_id in self.state.seen:
+            return None
+        return event.order_id or "*"
+
+    def advance_to(self, now: datetime, covered: str | None = None) -> list[Output]:
+        """Fire every follow-up due at or before ``now`` (event time), oldest first, except those of the
+        order(s) ``covered`` by the event about to be processed."""
         st = self.state
         if st.watermark is None or now > st.watermark:
             st.watermark = now
@@ -146,13 +155,10 @@ class Pipeline:
         while heap and heap[0][0] <= st.watermark:
             due, key, case_id = heapq.heappop(heap)
             case = st.cases.get(key)
-            if (
-                case is None
-                or case.wismo_case_id != case_id
-                or not case.is_open
-                or case.next_follow_up_due_at != due
-            ):
+            if case is None or case.wismo_case_id != case_id or not case.is_open or case.next_follow_up_due_at != due:
                 continue  # superseded commitment
+            if covered is not None and (key == covered or (covered == "*" and self._in_progress(key))):
+                continue  # the clock tick being processed evaluates this case itself
             tick = ClockTick(
                 event_id=follow_up_event_id(case_id, due),
                 source="clock",
@@ -183,15 +189,7 @@ class Pipeline:
             if event.order_id is None:
                 out: list[Output] = []
                 for key in sorted(st.cases):
-                    case = st.cases[key]
-                    ctx = st.contexts.get(key)
-                    if (
-                        case.is_open
-                        and ctx is not None
-                        and ctx.known
-                        and not ctx.cancelled
-                        and not ctx.all_delivered
-                    ):
+                    if self._in_progress(key):
                         out += self._evaluate(key, event)
                 return out
             return self._evaluate(event.order_id, event)
@@ -213,6 +211,19 @@ class Pipeline:
             self._index_order(ctx)
         return self._evaluate(
             order_id, event, signals=frozenset(signals), backend_changed=event.source in BACKEND_SOURCES
+        )
+
+    def _in_progress(self, key: str) -> bool:
+        """An order a sweep re-evaluates: open case, known, not cancelled, not delivered (EVENTS.md)."""
+        case = self.state.cases.get(key)
+        ctx = self.state.contexts.get(key)
+        return (
+            case is not None
+            and case.is_open
+            and ctx is not None
+            and ctx.known
+            and not ctx.cancelled
+            and not ctx.all_delivered
         )
 
     def _index_order(self, ctx: OrderContext) -> None:
@@ -383,6 +394,7 @@ class Pipeline:
         p = event.payload
         case = st.cases.get(order_id)
         if case is None or p.escalation_id not in case.escalations:
+            st.seen.add(event.event_id)
             self.stats.dead_letters += 1
             return [
                 (

@@ -7,6 +7,7 @@ contract: add optional fields, never rename or drop one.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
@@ -31,9 +32,7 @@ CustomerOption = Literal[
 ]
 Confidence = Literal["high", "medium", "low"]
 ActionType = Literal["replacement", "refund", "cancellation", "address_change"]
-DeadLetterType = Literal[
-    "malformed_json", "invalid_event", "unknown_type", "unknown_reference", "internal_error"
-]
+DeadLetterType = Literal["malformed_json", "invalid_event", "unknown_type", "unknown_reference", "internal_error"]
 ApprovalState = Literal[
     "pending_approval", "approved", "denied", "changes_requested", "manual_takeover", "not_eligible"
 ]
@@ -51,8 +50,10 @@ class _Record(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class SpecialistResult(_Record):
-    """What every specialist handler returns (SPEC §4). Pure data; no I/O."""
+@dataclass(frozen=True, slots=True)
+class SpecialistResult:
+    """What every specialist handler returns (SPEC §4). Pure data; no I/O. A plain dataclass: one is built
+    per evaluation, on the hot path."""
 
     condition_type: ConditionType
     customer_safe_summary: str
@@ -128,7 +129,8 @@ class ActionDraftRecord(ActionRecord):
 
 
 class DecisionRecord(_Record):
-    """One audit record per evaluation of a case (``wismo.decisions``)."""
+    """One audit record per evaluation of a case (``wismo.decisions``). Built with :func:`decision_record`
+    on the hot path."""
 
     decision_id: str
     case_id: str
@@ -162,3 +164,21 @@ class DeadLetter(_Record):
     order_id: str | None = None
     source_name: str | None = None
     line: int | None = None
+
+
+_DECISION_FIELDS = frozenset(DecisionRecord.model_fields)
+
+
+def decision_record(**fields: Any) -> DecisionRecord:
+    """Build a :class:`DecisionRecord` without re-validating values the engine itself produced (one per
+    event, so validation would dominate the cost). Every field must be given. The test suite validates
+    every emitted decision against the model, which keeps this honest."""
+    missing = _DECISION_FIELDS.difference(fields)
+    if missing:
+        raise TypeError(f"decision_record() missing {sorted(missing)}")
+    rec = DecisionRecord.__new__(DecisionRecord)
+    object.__setattr__(rec, "__dict__", fields)
+    object.__setattr__(rec, "__pydantic_fields_set__", _DECISION_FIELDS)
+    object.__setattr__(rec, "__pydantic_extra__", None)
+    object.__setattr__(rec, "__pydantic_private__", None)
+    return rec

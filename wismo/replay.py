@@ -66,19 +66,24 @@ def replay_files(
     progress: Progress | None = None,
     *,
     tap: Callable[[list[Output]], None] | None = None,
+    pipeline: Pipeline | None = None,
 ) -> Pipeline:
     """Replay ``paths`` into ``out_dir``; return the pipeline (its ``stats`` hold the run's summary).
-    ``tap``, if given, sees every input's outputs just before they are written (counting, backtests)."""
-    pipeline = Pipeline(policy)
+    ``tap``, if given, sees every input's outputs just before they are written (counting, backtests);
+    ``pipeline``, if given, is used instead of a fresh ``Pipeline(policy)`` (its stats stay readable even
+    when ``progress`` aborts the run by raising)."""
+    if pipeline is None:
+        pipeline = Pipeline(policy)
     with NdjsonTopicWriter(Path(out_dir), OUTPUT_TOPICS) as writer:
-        sink = writer.write_all
+        sink: Callable[[list[Output]], None] = writer.write_all
         if tap is not None:
             write, observe = writer.write_all, tap
 
-            def sink(outputs: list[Output]) -> None:
+            def tapped(outputs: list[Output]) -> None:
                 observe(outputs)
                 write(outputs)
 
+            sink = tapped
         run_lines(pipeline, read_lines(paths), sink, progress)
         pipeline.stats.outputs.update(writer.counts)
     return pipeline

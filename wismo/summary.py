@@ -74,12 +74,13 @@ def _by_count(c: Mapping[str, int]) -> list[tuple[str, int]]:
 
 
 def _by_precedence(c: Mapping[str, int]) -> list[tuple[str, int]]:
-    rank = {name: i for i, name in enumerate(PRECEDENCE)}
+    rank: dict[str, int] = {name: i for i, name in enumerate(PRECEDENCE)}
     return sorted(((k, v) for k, v in c.items() if v), key=lambda kv: (rank.get(kv[0], len(rank)), kv[0]))
 
 
-def render_summary(stats: Stats, counts: OutputCounts, *, elapsed_s: float, inputs: int = 1,
-                   out_dir: str | None = None) -> str:
+def render_summary(
+    stats: Stats, counts: OutputCounts, *, elapsed_s: float, inputs: int = 1, out_dir: str | None = None
+) -> str:
     """The summary table: events, conditions, outputs by topic and kind, escalations and suppressions."""
     rate = stats.events_in / elapsed_s if elapsed_s > 0 else 0.0
     head = f"wismo replay: {_n(stats.events_in)} events from {inputs} file(s) in {elapsed_s:.2f} s"

@@ -14,8 +14,8 @@ from builders import (
     placed,
     run,
     scan,
-    ticket,
     tick,
+    ticket,
 )
 
 
@@ -56,8 +56,7 @@ def test_pick_exception_is_warehouse_pick_delay_and_escalates():
 
 
 def test_in_transit_quotes_carrier_estimate_only():
-    r = run(placed(), fulfillment(), label(), scan(h=10, est="2026-11-06", location="Memphis, TN"),
-            t := ticket(h=12))
+    r = run(placed(), fulfillment(), label(), scan(h=10, est="2026-11-06", location="Memphis, TN"), t := ticket(h=12))
     assert cond(r, t["event_id"]) == "standard_in_transit"
     [reply] = r.caused_by(t["event_id"], "wismo.replies")
     assert "Friday, 6 November" in reply["text"] and "UPS" in reply["text"]
@@ -91,8 +90,9 @@ def test_no_movement_after_threshold():
 
 
 def test_delivery_failed_address_issue_offers_address_correction():
-    r = run(placed(), fulfillment(), label(), scan(h=10), f := scan(h=30, status="delivery_failed",
-                                                                    detail="address_issue"))
+    r = run(
+        placed(), fulfillment(), label(), scan(h=10), f := scan(h=30, status="delivery_failed", detail="address_issue")
+    )
     assert cond(r, f["event_id"]) == "delivery_failed"
     [upd] = r.caused_by(f["event_id"], "wismo.replies")
     assert upd["kind"] == "proactive_update"
@@ -103,19 +103,30 @@ def test_delivery_failed_address_issue_offers_address_correction():
 def test_return_to_sender_and_attempts_exhausted():
     r = run(placed(), fulfillment(), label(), scan(h=10), x := scan(h=40, status="return_to_sender"))
     assert cond(r, x["event_id"]) == "return_to_sender"
-    r2 = run(placed(), fulfillment(), label(), scan(h=10),
-             *[scan(h=20 + i * 24, status="delivery_failed", detail="recipient_unavailable") for i in range(3)],
-             t := tick("A1", h=100))
+    r2 = run(
+        placed(),
+        fulfillment(),
+        label(),
+        scan(h=10),
+        *[scan(h=20 + i * 24, status="delivery_failed", detail="recipient_unavailable") for i in range(3)],
+        t := tick("A1", h=100),
+    )
     assert cond(r2, t["event_id"]) == "return_to_sender"
 
 
 def test_partial_shipment_itemises_every_shipment():
-    items = [{"sku": "MUG", "title": "Blue Mug", "qty": 1, "unit_price": 20},
-             {"sku": "LAMP", "title": "Desk Lamp", "qty": 1, "unit_price": 40}]
-    r = run(placed(items=items, value=60), fulfillment(items=[{"sku": "MUG", "qty": 1}]),
-            fulfillment(sid="S2", items=[{"sku": "LAMP", "qty": 1}]), label(), scan(h=10, status="delivered",
-                                                                                     location="Front door"),
-            t := ticket(h=20))
+    items = [
+        {"sku": "MUG", "title": "Blue Mug", "qty": 1, "unit_price": 20},
+        {"sku": "LAMP", "title": "Desk Lamp", "qty": 1, "unit_price": 40},
+    ]
+    r = run(
+        placed(items=items, value=60),
+        fulfillment(items=[{"sku": "MUG", "qty": 1}]),
+        fulfillment(sid="S2", items=[{"sku": "LAMP", "qty": 1}]),
+        label(),
+        scan(h=10, status="delivered", location="Front door"),
+        t := ticket(h=20),
+    )
     assert cond(r, t["event_id"]) == "partial_shipment"
     [reply] = r.caused_by(t["event_id"], "wismo.replies")
     assert "Package 1" in reply["text"] and "Package 2" in reply["text"]
@@ -157,8 +168,14 @@ def test_other_hold_is_not_restricted():
 
 
 def test_delivered_then_not_received_claim():
-    r = run(placed(), fulfillment(), label(), scan(h=10), d := scan(h=30, status="delivered", location="Porch"),
-            t := ticket(h=40, text="Tracking says delivered but I never got it"))
+    r = run(
+        placed(),
+        fulfillment(),
+        label(),
+        scan(h=10),
+        d := scan(h=30, status="delivered", location="Porch"),
+        t := ticket(h=40, text="Tracking says delivered but I never got it"),
+    )
     assert cond(r, d["event_id"]) == "delivered"
     assert cond(r, t["event_id"]) == "delivered_not_received"
 

@@ -12,8 +12,8 @@ from builders import (
     review,
     run,
     scan,
-    ticket,
     tick,
+    ticket,
 )
 
 IN_TRANSIT = [placed(), fulfillment(), label(), scan(h=10, est="2026-11-06")]
@@ -39,8 +39,10 @@ def test_default_policy_is_testing():
 
 
 def test_per_channel_and_per_condition_modes():
-    pol = make_policy(None, modes={"default": "testing", "channels": {"chat": {"default": "live"}},
-                                   "conditions": {}, "kill_switch": False})
+    pol = make_policy(
+        None,
+        modes={"default": "testing", "channels": {"chat": {"default": "live"}}, "conditions": {}, "kill_switch": False},
+    )
     t1, t2 = ticket(h=12), ticket("A2", h=12, channel="email", ticket_id="T9")
     r = run(*IN_TRANSIT, placed("A2"), t1, t2, policy=pol)
     assert r.decision(t1["event_id"])["mode"] == "live"
@@ -83,14 +85,20 @@ def test_teammate_public_update_suppresses_automated_reply():
 
 
 def test_proactive_updates_throttled_to_one_per_12h_unless_material():
-    items = [{"sku": "A", "title": "Alpha", "qty": 1, "unit_price": 10},
-             {"sku": "B", "title": "Beta", "qty": 1, "unit_price": 10},
-             {"sku": "C", "title": "Gamma", "qty": 1, "unit_price": 10}]
-    evs = [placed(items=items, value=30), *[fulfillment(sid=f"S{i}", items=[{"sku": s, "qty": 1}])
-                                           for i, s in enumerate("ABC")],
-           label(sid="S0"), label(sid="S1", tracking="T2"), label(sid="S2", tracking="T3")]
+    items = [
+        {"sku": "A", "title": "Alpha", "qty": 1, "unit_price": 10},
+        {"sku": "B", "title": "Beta", "qty": 1, "unit_price": 10},
+        {"sku": "C", "title": "Gamma", "qty": 1, "unit_price": 10},
+    ]
+    evs = [
+        placed(items=items, value=30),
+        *[fulfillment(sid=f"S{i}", items=[{"sku": s, "qty": 1}]) for i, s in enumerate("ABC")],
+        label(sid="S0"),
+        label(sid="S1", tracking="T2"),
+        label(sid="S2", tracking="T3"),
+    ]
     s0 = scan(h=10, sid="S0")
-    s1 = scan(h=12, sid="S1")          # partial map changes 2 h later: not material -> throttled
+    s1 = scan(h=12, sid="S1")  # partial map changes 2 h later: not material -> throttled
     d0 = scan(h=14, sid="S0", status="delivered", location="Porch")  # material: sent despite the window
     r = run(*evs, s0, s1, d0)
     assert [u["caused_by"] for u in r.topic("wismo.replies")] == [s0["event_id"], d0["event_id"]]
@@ -98,11 +106,24 @@ def test_proactive_updates_throttled_to_one_per_12h_unless_material():
 
 
 def test_follow_up_due_sends_promised_checkpoint_then_escalates_when_stale():
-    # in transit, carrier estimate passed -> the reply promises a checkpoint
+    # in transit with a carrier estimate already passed: the reply promises a checkpoint (last scan + 72 h)
     evs = [placed(), fulfillment(), label(), scan(h=10, est="2026-11-02"), t := ticket(h=30)]
-    r = run(*evs, tick("A1", h=200))
-    ups = [u for u in r.topic("wismo.replies") if u["caused_by"].startswith("followup:")]
-    assert ups, "a promised checkpoint must be sent when due"
+    r = run(*evs, k1 := tick("A1", h=83), k2 := tick("A1", h=132))
+    [reply] = r.caused_by(t["event_id"], "wismo.replies")
+    assert "update you by Thursday, 5 November" in reply["text"]
+    [u1] = r.caused_by(k1["event_id"], "wismo.replies")
+    assert u1["kind"] == "proactive_update" and r.decision(k1["event_id"])["trigger"] == "follow_up_due"
+    assert r.caused_by(k1["event_id"], "wismo.escalations") == []
+    assert len(r.caused_by(k2["event_id"], "wismo.replies")) == 1
+    [esc] = r.caused_by(k2["event_id"], "wismo.escalations")
+    assert "follow_up_stalled" in esc["escalation_reasons"]
+
+
+def test_follow_up_fires_from_event_time_without_any_event_for_the_order():
+    evs = [placed(), fulfillment(), label(), scan(h=10, est="2026-11-02"), ticket(h=30)]
+    r = run(*evs, placed("A2", h=90))  # only another order's event moves time past A1's checkpoint
+    ups = [u for u in r.topic("wismo.replies") if u["caused_by"].startswith("followup:WC-A1-1:")]
+    assert len(ups) == 1 and ups[0]["created_at"].startswith("2026-11-05T19:00")
 
 
 def test_customer_cancel_request_drafts_action_and_escalates_without_promising():
@@ -152,8 +173,14 @@ def test_review_for_unknown_escalation_is_dead_lettered():
 
 
 def test_dnr_high_value_escalates_with_high_value():
-    evs = [placed(value=900), fulfillment(), label(), scan(h=10), scan(h=30, status="delivered", location="Porch"),
-           t := ticket(h=40, text="It says delivered but it's not here")]
+    evs = [
+        placed(value=900),
+        fulfillment(),
+        label(),
+        scan(h=10),
+        scan(h=30, status="delivered", location="Porch"),
+        t := ticket(h=40, text="It says delivered but it's not here"),
+    ]
     r = run(*evs)
     [esc] = r.caused_by(t["event_id"], "wismo.escalations")
     assert "high_value" in esc["escalation_reasons"]
@@ -162,8 +189,14 @@ def test_dnr_high_value_escalates_with_high_value():
 
 
 def test_dnr_low_value_strong_proof_does_not_escalate():
-    evs = [placed(value=40), fulfillment(), label(), scan(h=10), scan(h=30, status="delivered", location="Porch"),
-           t := ticket(h=40, text="It says delivered but it's not here")]
+    evs = [
+        placed(value=40),
+        fulfillment(),
+        label(),
+        scan(h=10),
+        scan(h=30, status="delivered", location="Porch"),
+        t := ticket(h=40, text="It says delivered but it's not here"),
+    ]
     r = run(*evs)
     assert r.caused_by(t["event_id"], "wismo.escalations") == []
     assert r.decision(t["event_id"])["recommended_action"] == "replacement_review"

@@ -282,11 +282,7 @@ def test_quoted_email_history_is_ignored() -> None:
 
 
 def test_bottom_posted_reply_keeps_customer_text() -> None:
-    text = (
-        "On Mon, Nov 2, 2026 Support wrote:\n"
-        "> Would you like us to cancel?\n\n"
-        "no thanks, dont cancel. refund please"
-    )
+    text = "On Mon, Nov 2, 2026 Support wrote:\n> Would you like us to cancel?\n\nno thanks, dont cancel. refund please"
     assert extra(text) == {"refund_or_replacement"}
 
 
@@ -381,11 +377,7 @@ def test_never_raises_and_always_status(text: str) -> None:
 
 @settings(max_examples=200, deadline=None)
 @given(
-    st.lists(
-        st.sampled_from(
-            ["cancel", "not", "order", "#", "1045", "refund", " ", ",", "\n", ">", "on", "wrote:"]
-        )
-    )
+    st.lists(st.sampled_from(["cancel", "not", "order", "#", "1045", "refund", " ", ",", "\n", ">", "on", "wrote:"]))
 )
 def test_never_raises_on_keyword_soup(words: list[str]) -> None:
     text = " ".join(words)

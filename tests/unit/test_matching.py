@@ -182,9 +182,7 @@ def test_not_received_falls_back_to_open_orders() -> None:
 def test_all_delivered_falls_back_to_all_candidates() -> None:
     single = match(customer_id="C1", customer_orders=[order("O1", delivered=True)])
     assert (single.outcome, single.order_id) == ("matched", "O1")
-    several = match(
-        customer_id="C1", customer_orders=[order("O1", delivered=True), order("O2", delivered=True)]
-    )
+    several = match(customer_id="C1", customer_orders=[order("O1", delivered=True), order("O2", delivered=True)])
     assert (several.outcome, several.candidates) == ("ambiguous", ("O1", "O2"))
 
 
@@ -243,9 +241,7 @@ def test_naive_datetimes_and_extreme_lookback_never_raise() -> None:
     naive = OrderSummary("O1", "1", "C1", None, datetime(2026, 11, 19), False, False)
     result = match(customer_id="C1", customer_orders=[naive], lookback_days=10**12)
     assert (result.outcome, result.order_id) == ("matched", "O1")
-    negative = match(
-        customer_id="C1", customer_orders=[naive], now=NOW.replace(tzinfo=None), lookback_days=-5
-    )
+    negative = match(customer_id="C1", customer_orders=[naive], now=NOW.replace(tzinfo=None), lookback_days=-5)
     assert negative.outcome == "none"
     edge = match(customer_id="C1", customer_orders=[naive], now=datetime.max.replace(tzinfo=UTC))
     assert edge.outcome == "none"
