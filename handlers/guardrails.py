@@ -8,9 +8,10 @@ invented date, an internal signal or an unapproved promise in front of a custome
 Codes: ``date_not_in_data``, ``generic_window``, ``restricted_term``, ``shipped_before_scan``,
 ``split_not_itemised``, ``unapproved_promise``, ``internal_signal``, ``hold_wording``.
 
-Pure logic, on the hot path of every outgoing text. Every regex is compiled at import, runs over one
-lower-cased copy of the text and starts with a literal (so ``re`` can skip ahead); word boundaries at the
-start of a match are checked in Python (:func:`_iter`). Dates are found from the digit runs of the text.
+Pure logic, on the hot path of every outgoing text. Every regex is compiled at import and runs over one
+lower-cased, space-prefixed copy of the text; word regexes start with the non-word character before the
+word so ``re`` can skip ahead (:func:`_words`), rules whose words are absent are skipped by substring
+checks, and dates are found from the digit runs of the text.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from __future__ import annotations
 import itertools
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
@@ -143,19 +144,30 @@ def _find_prefix(hay: str, prefix: str) -> Iterator[int]:
         i = hay.find(prefix, i + 1)
 
 
-def _iter(rx: re.Pattern[str], s: str) -> Iterator[re.Match[str]]:
-    """Matches of ``rx`` in ``s`` that do not start in the middle of a word."""
-    pos = 0
-    while True:
-        m = rx.search(s, pos)
-        if m is None:
-            return
-        a = m.start()
-        if a and s[a].isalnum() and s[a - 1].isalnum():
-            pos = a + 1
-            continue
-        yield m
-        pos = max(m.end(), a + 1)
+def _trie(alternatives: Iterable[str]) -> str:
+    """``alternatives`` as one alternation, grouped by first letter so ``re`` tries few branches per position."""
+    groups: dict[str, list[str]] = {}
+    for alt in alternatives:
+        head = alt[0] if alt[:1].isalnum() and alt[1:2] not in ("", "?", "*", "+", "{") else ""
+        groups.setdefault(head or alt, []).append(alt[1:] if head else "")
+    parts = []
+    for key, rests in groups.items():
+        if len(key) > 1 or not key.isalnum():
+            parts.append(key)
+        elif len(rests) == 1:
+            parts.append(key + rests[0])
+        else:
+            parts.append(key + "(?:" + "|".join(rests) + ")")
+    return "|".join(parts)
+
+
+def _words(*alternatives: str, tail: str = r"(?![a-z0-9])") -> re.Pattern[str]:
+    """A regex for ``alternatives`` at the start of a word of a lower-cased, space-prefixed text.
+
+    The match includes the one non-word character in front of the word (so the word starts at
+    ``m.start() + 1``): a pattern that starts with a character class lets ``re`` skip over letters in C,
+    where a lookbehind or a word boundary would make it try every position."""
+    return re.compile("[^a-z0-9](?:" + _trie(alternatives) + ")" + tail)
 
 
 def _quote(s: str, limit: int = 80) -> str:
@@ -208,13 +220,13 @@ _HOURS_TAIL = re.compile(r"\s*(?:h|hrs?)(?![a-z])")
 _RANGE_DM_TAIL = re.compile(rf"{_ORDS}?\s*(?:-|–|—|to|and)\s*\d{{1,2}}{_ORDS}?\s+(?:of\s+)?{_MON}")
 _RANGE_MD_TAIL = re.compile(rf"{_ORDS}?\s*(?:-|–|—|to|and)\s*\d{{1,2}}(?!\d)")
 _NAME_AT = re.compile(rf"({_WDAY})|({_MON})")
-_NAME_PREFIXES = tuple({w[:3] for w in _WEEKDAY_NUM} | {m for m in _MONTH_NUM if len(m) == 3})
+_NAME_PREFIXES = tuple(sorted({*_WEEKDAY_NUM, *(m for m in _MONTH_NUM if len(m) == 3)}))
 _MONTH_WINDOW_HEAD = re.compile(
     r"(?<![a-z])(?:in|by|before|until|till|during|through|throughout|early|mid|late|around|end\s+of|"
     r"beginning\s+of|start\s+of|middle\s+of|(?:first|second)\s+half\s+of|(?:first|second|third|last)\s+week\s+of)"
     r"(?:\s*-\s*|\s+)(?:the\s+)?(?:(?:end|start|beginning|middle)\s+of\s+)?(?:early\s+|mid\s*-?\s*|late\s+)?$"
 )
-_CLOCK_WORD_RE = re.compile(r"(?:noon|midday|midnight)(?![a-z])")
+_CLOCK_WORD_RE = _words("noon", "midday", "midnight")
 _RANGE_STARTS = frozenset("-–—atsnr")  # "-", "to", "and", or an ordinal suffix before them
 _DM_STARTS = frozenset("jfmasondtr")  # month initials, "of", ordinal suffixes
 _AM_PM = frozenset("ap")
@@ -392,8 +404,8 @@ def _check_dates(orig: str, low: str, facts: GuardrailFacts, out: list[str]) -> 
         elif _month_ok(orig, a, m.group(2)) and (h := _MONTH_WINDOW_HEAD.search(low, max(0, a - 40), a)):
             dates.bad(h.start(), m.end(), "a month without a day is an invented window")
     if "noon" in low or "midday" in low or "midnight" in low:
-        for m in _iter(_CLOCK_WORD_RE, low):
-            dates.bad(m.start(), m.end(), "a time of day is never in customer text")
+        for m in _CLOCK_WORD_RE.finditer(low):
+            dates.bad(m.start() + 1, m.end(), "a time of day is never in customer text")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -409,39 +421,57 @@ _UNIT = (
     r"(?:(?:more|additional|extra|further|business|working|calendar|shipping|delivery|transit)\s+)*"
     r"(?:days?|hours?|hrs?|h|weeks?|wks?|months?)(?![a-z])"
 )
-_GENERIC_RE = re.compile(
+_WINDOW_LEADS = (
+    "within", "in", "under", "about", "around", "approximately", r"approx\.?", "roughly", r"up\s+to", "another",
+    "after", "allow", r"at\s+least", r"at\s+most", r"no\s+more\s+than", r"less\s+than", r"more\s+than", "over",
+    "next", r"the\s+next", r"the\s+coming", "takes?", "taking", "usually", "typically", "normally",
+)  # fmt: skip
+_GENERIC_RE = _words(
     # 3-5 business days, 3 to 5 days, 24-48 hours, 2 or 3 weeks
-    rf"{_NUM}\s*(?:-|–|—|to|or|and)\s*{_NUM}\s*{_UNIT}"
+    rf"{_NUM}\s*(?:-|–|—|to|or|and)\s*{_NUM}\s*{_UNIT}",
     # a day or two, a week or so
-    rf"|{_NUM}\s+{_UNIT}\s+or\s+(?:two|three|so|more|less|longer)(?![a-z])"
+    rf"{_NUM}\s+{_UNIT}\s+or\s+(?:two|three|so|more|less|longer)(?![a-z])",
     # 5 business days
-    rf"|{_NUM}\s+(?:business|working)\s+days?(?![a-z])"
+    rf"{_NUM}\s+(?:business|working)\s+days?(?![a-z])",
     # 2-day shipping, 48-hour
-    r"|\d+-(?:business-|working-)?(?:day|hour|week)(?![a-z])"
+    r"\d+-(?:business-|working-)?(?:day|hour|week)(?![a-z])",
     # within 48 hours, in 3 days, up to a week, over the next few days
-    r"|(?:within|in|under|about|around|approximately|approx\.?|roughly|up\s+to|another|after|allow|"
-    r"at\s+least|at\s+most|no\s+more\s+than|less\s+than|more\s+than|over|next|the\s+next|the\s+coming|"
-    r"takes?|taking|usually|typically|normally)"
-    rf"\s+(?:the\s+)?(?:next\s+|coming\s+)?{_NUM}\s*{_UNIT}"
+    *(rf"{w}\s+(?:the\s+)?(?:next\s+|coming\s+)?{_NUM}\s*{_UNIT}" for w in _WINDOW_LEADS),
     # few days, a couple of weeks, several days, within days
-    r"|(?:a\s+)?(?:few|couple\s+(?:of\s+)?|several)\s+(?:more\s+)?(?:business\s+|working\s+)?"
-    r"(?:days|weeks|hours)(?![a-z])"
-    r"|(?:within|in)\s+(?:a\s+matter\s+of\s+)?(?:days|weeks|hours)(?![a-z])"
+    r"(?:a\s+)?(?:few|couple\s+(?:of\s+)?|several)\s+(?:more\s+)?(?:business\s+|working\s+)?(?:days|weeks|hours)",
+    r"(?:within|in)\s+(?:a\s+matter\s+of\s+)?(?:days|weeks|hours)",
     # relative dates
-    r"|(?:(?:the\s+)?day\s+after\s+tomorrow|tomorrow|next\s+week(?:end)?|this\s+week(?:end)?|"
-    r"later\s+(?:this|in\s+the)\s+(?:week|month)|later\s+today|by\s+tonight|"
-    r"end\s+of\s+(?:the\s+|this\s+|next\s+)?(?:day|week|month)|next\s+(?:business\s+|working\s+)?day|"
-    r"next\s+month|(?:over|by|at)\s+the\s+weekend|any\s+day\s+now|eod|cob|close\s+of\s+business|"
-    r"early\s+next|overnight)(?![a-z])"
+    r"(?:the\s+)?day\s+after\s+tomorrow",
+    "tomorrow",
+    r"next\s+week(?:end)?",
+    r"this\s+week(?:end)?",
+    r"later\s+(?:this|in\s+the)\s+(?:week|month)",
+    r"later\s+today",
+    r"by\s+tonight",
+    r"end\s+of\s+(?:the\s+|this\s+|next\s+)?(?:day|week|month)",
+    r"next\s+(?:business\s+|working\s+)?day",
+    r"next\s+month",
+    r"(?:over|by|at)\s+the\s+weekend",
+    r"any\s+day\s+now",
+    "eod",
+    "cob",
+    r"close\s+of\s+business",
+    r"early\s+next",
+    "overnight",
+    "yesterday",
+    r"last\s+(?:week|month)",
+    r"earlier\s+(?:this|in\s+the)\s+week",
+    r"the\s+other\s+day",
+    tail=r"(?![a-z])",
 )
 # Every _GENERIC_RE match contains one of these; most texts contain none, so the big regex is skipped.
 _GENERIC_GATE = (
     " day", "-day", "days", "hour", "hrs", "week", "wk", "month", "tomorrow", "eod", "cob", "overnight",
-    "close of business",
+    "close of business", "yesterday",
 )  # fmt: skip
 # Relative words that are windows only when they describe delivery or shipping.
-_CONTEXT_WINDOW_RE = re.compile(
-    r"(?:today|tonight|shortly|this\s+(?:morning|afternoon|evening)|within\s+the\s+day)(?![a-z])"
+_CONTEXT_WINDOW_RE = _words(
+    "today", "tonight", "shortly", r"this\s+(?:morning|afternoon|evening)", r"within\s+the\s+day", tail="(?![a-z])"
 )
 _CONTEXT_WORDS = ("today", "tonight", "shortly", "this morning", "this afternoon", "this evening", "within the")
 _DELIVERY_VERB_RE = re.compile(
@@ -464,43 +494,53 @@ def _sentence_at(low: str, start: int, end: int) -> str:
 
 def _check_windows(orig: str, low: str, out: list[str]) -> None:
     if any(k in low for k in _GENERIC_GATE):
-        for m in _iter(_GENERIC_RE, low):
-            out.append(f"generic_window: {_snippet(orig, m.start(), m.end())}")
+        for m in _GENERIC_RE.finditer(low):
+            out.append(f"generic_window: {_snippet(orig, m.start() + 1, m.end())}")
     if not any(w in low for w in _CONTEXT_WORDS):
         return
-    for m in _iter(_CONTEXT_WINDOW_RE, low):
-        if _DELIVERY_VERB_RE.search(_sentence_at(low, m.start(), m.end())):
-            out.append(
-                f"generic_window: {_snippet(orig, m.start(), m.end())} (a relative time for delivery or shipping)"
-            )
+    for m in _CONTEXT_WINDOW_RE.finditer(low):
+        if _DELIVERY_VERB_RE.search(_sentence_at(low, m.start() + 1, m.end())):
+            what = _snippet(orig, m.start() + 1, m.end())
+            out.append(f"generic_window: {what} (a relative time for delivery or shipping)")
 
 
 # --------------------------------------------------------------------------------------------------
 # Restricted terms and internal signals
 # --------------------------------------------------------------------------------------------------
 
-_RESTRICTED_RE = re.compile(
-    r"(?:fraud[a-z]*|risk(?:s|y|ier|iest)?|payments?\s+(?:review[a-z]*|issue|problem|hold|verification|check|"
-    r"failure|failed|declined|flag[a-z]*|screening|team)|under\s+review\s+for\s+payment|charge-?backs?|"
-    r"verification\s+teams?|security\s+teams?|review\s+teams?|warehouse\s+teams?|compliance|"
-    r"trust\s+(?:and|&)\s+safety|loss\s+prevention|internal[a-z]*|suppliers?|vendors?|manufacturers?|"
-    r"purchase\s+orders?|po\s+(?:number|num|no\.?)|ponum(?:ber)?|card\s+(?:[a-z]+\s+){0,2}?declined|"
-    r"transaction\s+(?:[a-z]+\s+){0,2}?declined|payment\s+(?:[a-z]+\s+){1,2}?declined|"
-    r"blam[a-z]*|messed\s+up|screwed\s+up|dropped\s+the\s+ball|botched)(?![a-z0-9])"
-)
+_RESTRICTED_RE = _words(
+    "fraud[a-z]*", "risk(?:s|y|ier|iest)?",
+    r"payments?\s+(?:review[a-z]*|issue|problem|hold|verification|check|failure|failed|declined|flag[a-z]*|"
+    r"screening|team)",
+    r"under\s+review\s+for\s+payment", "charge-?backs?", r"verification\s+teams?", r"security\s+teams?",
+    r"review\s+teams?", r"warehouse\s+teams?", "compliance", r"trust\s+(?:and|&)\s+safety", r"loss\s+prevention",
+    "internal[a-z]*", "suppliers?", "vendors?", "manufacturers?", r"purchase\s+orders?",
+    r"po\s+(?:number|num|no\.?)", "ponum(?:ber)?", r"card\s+(?:[a-z]+\s+){0,2}?declined",
+    r"transaction\s+(?:[a-z]+\s+){0,2}?declined", r"payment\s+(?:[a-z]+\s+){1,2}?declined",
+    "blam[a-z]*", r"messed\s+up", r"screwed\s+up", r"dropped\s+the\s+ball", "botched",
+)  # fmt: skip
 # Every _RESTRICTED_RE match contains one of these.
 _RESTRICTED_GATE = (
     "fraud", "risk", "payment", "review", "charge", "team", "compliance", "trust", "loss prevention", "internal",
     "supplier", "vendor", "manufacturer", "purchase order", "po ", "ponum", "declined", "blam", "messed", "screwed",
     "dropped the ball", "botched",
 )  # fmt: skip
-_BLAME_RE = re.compile(r"(?:fault|mistake|error)(?![a-z])")
+_BLAME_RE = _words("fault", "mistake", "error")
 _BLAME_HEAD = re.compile(r"(?:(?<![a-z])(?:their|his|her|its)|(?<![a-z])[a-z]+(?:'s|s'))\s+$")
 _PO_RE = re.compile(r"(?<![A-Za-z0-9])(?:PO\s*#|PO\s*\d|[Pp][Oo]-[A-Za-z0-9]+)")
-_INTERNAL_RE = re.compile(
-    r"(?:skus?|(?:scan|status|reason|exception|error|event|hold|carrier|condition)\s+codes?|"
-    r"hold[\s_-]?types?|confidence|risk\s+score|condition\s+type|recommended\s+action|wms|oms|3pl|"
-    r"escalation\s+reasons?|status[\s_]key)(?![a-z0-9])"
+_INTERNAL_RE = _words(
+    "skus?",
+    *(rf"{w}\s+codes?" for w in ("scan", "status", "reason", "exception", "error", "event", "hold", "carrier")),
+    r"hold[\s_-]?types?",
+    "confidence",
+    r"risk\s+score",
+    r"condition\s+(?:type|codes?)",
+    r"recommended\s+action",
+    "wms",
+    "oms",
+    "3pl",
+    r"escalation\s+reasons?",
+    r"status[\s_]key",
 )
 # Every _INTERNAL_RE match contains one of these.
 _INTERNAL_GATE = (
@@ -519,16 +559,17 @@ def _terms_re(terms: tuple[str, ...]) -> re.Pattern[str] | None:
     )
     if not parts:
         return None
-    return re.compile("(?:" + "|".join(parts) + r")(?![a-z0-9])")
+    return re.compile("[^a-z0-9](?:" + "|".join(parts) + r")(?![a-z0-9])")
 
 
 def _check_restricted(orig: str, low: str, facts: GuardrailFacts, out: list[str]) -> None:
     if any(k in low for k in _RESTRICTED_GATE):
-        for m in _iter(_RESTRICTED_RE, low):
-            out.append(f"restricted_term: {_snippet(orig, m.start(), m.end())}")
+        for m in _RESTRICTED_RE.finditer(low):
+            out.append(f"restricted_term: {_snippet(orig, m.start() + 1, m.end())}")
     if "fault" in low or "mistake" in low or "error" in low:
-        for m in _iter(_BLAME_RE, low):
-            h = _BLAME_HEAD.search(low, max(0, m.start() - 24), m.start())
+        for m in _BLAME_RE.finditer(low):
+            a = m.start() + 1
+            h = _BLAME_HEAD.search(low, max(0, a - 24), a)
             if h is not None:
                 out.append(f"restricted_term: {_snippet(orig, h.start(), m.end())} (blame)")
     if "PO" in orig or "po-" in low:
@@ -537,14 +578,14 @@ def _check_restricted(orig: str, low: str, facts: GuardrailFacts, out: list[str]
     if facts.restricted_terms:
         extra = _terms_re(tuple(_normalise(t) for t in facts.restricted_terms))
         if extra is not None:
-            for m in _iter(extra, low):
-                out.append(f"restricted_term: {_snippet(orig, m.start(), m.end())} (policy term)")
+            for m in extra.finditer(low):
+                out.append(f"restricted_term: {_snippet(orig, m.start() + 1, m.end())} (policy term)")
 
 
 def _check_internal(orig: str, low: str, out: list[str]) -> None:
     if any(k in low for k in _INTERNAL_GATE):
-        for m in _iter(_INTERNAL_RE, low):
-            out.append(f"internal_signal: {_snippet(orig, m.start(), m.end())}")
+        for m in _INTERNAL_RE.finditer(low):
+            out.append(f"internal_signal: {_snippet(orig, m.start() + 1, m.end())}")
     if "_" in low:
         for m in _SNAKE_RE.finditer(low):
             out.append(f"internal_signal: {_snippet(orig, m.start(), m.end())} (raw code)")
@@ -562,22 +603,22 @@ def _check_internal(orig: str, low: str, out: list[str]) -> None:
 # Hold wording
 # --------------------------------------------------------------------------------------------------
 
-_HOLD_LEAK_RE = re.compile(
-    r"(?:verif[a-z]*|payments?|pay|paid|card|cards|billing|bill|bank[a-z]*|declin[a-z]*|suspicio[a-z]*|"
-    r"security|secure|identity|identification|id|flag[a-z]*|unusual|investigat[a-z]*|on\s+hold|held|holds?|"
-    r"address[a-z]*|review[a-z]*|authori[sz][a-z]*|charge[a-z]*|transaction[a-z]*|issues?|problem[a-z]*|"
-    r"concern[a-z]*|screen[a-z]*|checks?|blocked|locked|frozen)(?![a-z0-9])"
-)
+_HOLD_LEAK_RE = _words(
+    "verif[a-z]*", "payments?", "pay", "paid", "cards?", "billing", "bill", "bank[a-z]*", "declin[a-z]*",
+    "suspicio[a-z]*", "security", "secure", "identity", "identification", "id", "flag[a-z]*", "unusual",
+    "investigat[a-z]*", r"on\s+hold", "held", "holds?", "address[a-z]*", "review[a-z]*", "authori[sz][a-z]*",
+    "charge[a-z]*", "transaction[a-z]*", "issues?", "problem[a-z]*", "concern[a-z]*", "screen[a-z]*", "checks?",
+    "blocked", "locked", "frozen",
+)  # fmt: skip
 
 
 def _check_hold(orig: str, out: list[str]) -> None:
     flat = " ".join(orig.split())
     if APPROVED_HOLD_WORDING not in flat:
         out.append(f"hold_wording: the approved verification sentence is missing ({_quote(APPROVED_HOLD_WORDING)})")
-    rest = flat.replace(APPROVED_HOLD_WORDING, " ")
-    low = _lower(rest)
-    for m in _iter(_HOLD_LEAK_RE, low):
-        out.append(f"hold_wording: {_snippet(rest, m.start(), m.end())} hints at why the order is held")
+    rest = " " + flat.replace(APPROVED_HOLD_WORDING, " ")
+    for m in _HOLD_LEAK_RE.finditer(_lower(rest)):
+        out.append(f"hold_wording: {_snippet(rest, m.start() + 1, m.end())} hints at why the order is held")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -591,22 +632,21 @@ _CARRIER_NAMES = (
 )  # fmt: skip
 _SENT_AUX = ("has", "have", "was", "were", "been", "being")
 _HAS_IT = r"\s+(?:now\s+|already\s+)?(?:has|have)\s+(?:it|them|your|the\s+(?:package|parcel))"
-# Every branch starts with a literal letter, so ``re`` can skip to the candidate positions.
-_POSITIVE_RE = re.compile(
-    r"(?:shipped|dispatched|despatched|delivered|scanned|en\s+route|in\s+transit|out\s+for\s+delivery|"
-    r"on\s+(?:its|it's|their|the|your)\s+way|being\s+shipped|"
-    r"with\s+(?:the|a|your|our)\s+(?:carrier|courier|driver|delivery\s+partner)|"
-    rf"with\s+(?:{'|'.join(_CARRIER_NAMES[3:])})|"
-    r"in\s+(?:the\s+)?(?:carrier|courier)(?:'s|s'|s)?\s+(?:hands|possession|network|system)|"
-    r"handed\s+(?:over\s+)?to\s+(?:the|a|your|our)\s+(?:carrier|courier|driver)|"
-    r"picked\s+up|collected\s+by|left\s+(?:our|the)\s+(?:warehouse|fulfil?ment\s+cent(?:re|er)|facility|depot|"
-    r"building|premises)|went\s+out|gone\s+out|sent\s+out|"
-    r"sent\s+(?:it|them|your\s+(?:order|package|parcel|items?|shipment|box))|"
-    + "|".join(rf"{aux}\s+sent(?!\s+(?:you|a|an|the\s+(?:email|message|link))\s)" for aux in _SENT_AUX)
-    + "|"
-    + "|".join(name + _HAS_IT for name in _CARRIER_NAMES)
-    + r")(?![a-z])"
-)
+_POSITIVE_RE = _words(
+    "shipped", "dispatched", "despatched", "delivered", "scanned", r"en\s+route", r"in\s+transit",
+    r"out\s+for\s+delivery", r"on\s+(?:its|it's|their|the|your)\s+way", r"being\s+shipped",
+    r"with\s+(?:the|a|your|our)\s+(?:carrier|courier|driver|delivery\s+partner)",
+    rf"with\s+(?:{'|'.join(_CARRIER_NAMES[3:])})",
+    r"in\s+(?:the\s+)?(?:carrier|courier)(?:'s|s'|s)?\s+(?:hands|possession|network|system)",
+    r"handed\s+(?:over\s+)?to\s+(?:the|a|your|our)\s+(?:carrier|courier|driver)",
+    r"picked\s+up", r"collected\s+by",
+    r"left\s+(?:our|the)\s+(?:warehouse|fulfil?ment\s+cent(?:re|er)|facility|depot|building|premises)",
+    r"went\s+out", r"gone\s+out", r"sent\s+out",
+    r"sent\s+(?:it|them|your\s+(?:order|package|parcel|items?|shipment|box))",
+    *(rf"{aux}\s+sent(?!\s+(?:you|a|an|the\s+(?:email|message|link))\s)" for aux in _SENT_AUX),
+    *(name + _HAS_IT for name in _CARRIER_NAMES),
+    tail="(?![a-z])",
+)  # fmt: skip
 _TOKEN_RE = re.compile(r"[a-z0-9]+(?:['-][a-z0-9]+)*")
 _CLAUSE_CUT = ".!?;:\n,(—"
 _FILLERS = frozenset(
@@ -690,14 +730,16 @@ _PRONOUN_START_RE = re.compile(
 
 
 def _check_scans(orig: str, low: str, titled: str, facts: GuardrailFacts, out: list[str]) -> None:
-    claims = [m for m in _iter(_POSITIVE_RE, low) if not _hedged(low, m.start(), m.group().startswith("with"))]
+    claims = [
+        (m.start() + 1, m.end())
+        for m in _POSITIVE_RE.finditer(low)
+        if not _hedged(low, m.start() + 1, low.startswith("with", m.start() + 1))
+    ]
     if not claims:
         return
     if not facts.any_physical_scan:
-        for m in claims:
-            out.append(
-                f"shipped_before_scan: {_snippet(orig, m.start(), m.end())} (no physical carrier scan on the order)"
-            )
+        for a, b in claims:
+            out.append(f"shipped_before_scan: {_snippet(orig, a, b)} (no physical carrier scan on the order)")
         return
     # Names of what the carrier has not scanned: unscanned shipments' labels and items, pending items. A title
     # that is also in a scanned shipment (a split quantity) is ambiguous and left out.
@@ -721,8 +763,8 @@ def _check_scans(orig: str, low: str, titled: str, facts: GuardrailFacts, out: l
     # Clause by clause: a claim in a clause that names an unscanned shipment or item is a violation; a clause
     # that starts with a pronoun ("It has shipped") is about what the clause before it named. Only the stretch
     # from the sentence before the first claim to the end of the last claim's sentence is split.
-    lo = _sentence_start(low, _sentence_start(low, claims[0].start()) - 1)
-    ends = [i for i in (low.find(c, claims[-1].end()) for c in ".!?\n") if i >= 0]
+    lo = _sentence_start(low, _sentence_start(low, claims[0][0]) - 1)
+    ends = [i for i in (low.find(c, claims[-1][1]) for c in ".!?\n") if i >= 0]
     hi = min(ends) + 1 if ends else len(low)
     bounds = [lo, *(m.end() for m in _CLAUSE_SPLIT_RE.finditer(low, lo, hi)), hi]
     pending = iter(claims)
@@ -737,9 +779,9 @@ def _check_scans(orig: str, low: str, titled: str, facts: GuardrailFacts, out: l
         names = {name for i, name in mentions if a <= i < b}
         if not names and _PRONOUN_START_RE.search(clause):
             names = previous
-        while claim is not None and claim.start() < b:
-            if claim.start() >= a and names:
-                what = f"{_snippet(orig, claim.start(), claim.end())} about {', '.join(map(_quote, sorted(names)))}"
+        while claim is not None and claim[0] < b:
+            if claim[0] >= a and names:
+                what = f"{_snippet(orig, *claim)} about {', '.join(map(_quote, sorted(names)))}"
                 out.append(f"shipped_before_scan: {what}, which the carrier has not scanned")
             claim = next(pending, None)
         previous = names
@@ -797,8 +839,15 @@ _YOU_GET = (
     r"you(?:'ll|'re|\s+will|\s+are|\s+should|\s+can\s+expect\s+to|\s+are\s+going\s+to|'re\s+going\s+to)"
     r"(?:\s+(?:now|also|soon|then|be))*\s+(?:receive|receiving|get|getting|see|seeing)\s+(?:a|your|the|an)\s+"
 )
+
+
+def _promise(pattern: str) -> re.Pattern[str]:
+    """A promise regex, matched at the start of a word like :func:`_words` (the word starts one later)."""
+    return re.compile("[^a-z0-9](?:" + pattern + ")")
+
+
 _PROMISE_RES: dict[str, re.Pattern[str]] = {
-    "refund": re.compile(
+    "refund": _promise(
         rf"{_SUBJ}{_AUX}\s+(?:(?:refund(?:ed|ing|s)?|reimburs[a-z]*){_NOT_A_PROMISE}"
         r"|credit(?:ed|ing)?\s+(?:you|your|the|it|back)(?![a-z])"
         r"|(?:issu|process|initiat|approv|arrang|send|sent|giv|gave|start|submit|authori[sz]|put\s+through|"
@@ -817,7 +866,7 @@ _PROMISE_RES: dict[str, re.Pattern[str]] = {
         r"granted|arranged|done|paid)"
         r"|consider\s+(?:it|this|that|your\s+order|the\s+order)\s+refunded"
     ),
-    "replacement": re.compile(
+    "replacement": _promise(
         rf"{_SUBJ}{_AUX}\s+(?:(?:replac(?:e|ed|ing)|resend[a-z]*|resent|re-?ship[a-z]*){_NOT_A_PROMISE}"
         r"|(?:send|sent|ship|shipp[a-z]*|dispatch[a-z]*|mail[a-z]*|arrang[a-z]*|issu[a-z]*|order[a-z]*|"
         r"process[a-z]*|creat[a-z]*|set\s+up|put\s+through|get|got|approv[a-z]*|organi[sz][a-z]*|queu[a-z]*|"
@@ -834,7 +883,7 @@ _PROMISE_RES: dict[str, re.Pattern[str]] = {
         r"|replacement\s+(?:issued|processed|approved|initiated|sent|shipped|dispatched|ordered|confirmed|arranged|"
         r"created|placed)"
     ),
-    "cancellation": re.compile(
+    "cancellation": _promise(
         rf"{_SUBJ}{_AUX}\s+(?:cancel(?:l?ed|l?ing|s)?{_NOT_A_PROMISE}"
         r"|(?:process|confirm|complet|submit|finali[sz]|put\s+through|queu|action|approv|arrang|get|got|start|"
         rf"initiat)[a-z]*\s+(?:[a-z]+\s+){{0,3}}?cancell?ation{_NOT_A_PROMISE})"
@@ -845,7 +894,7 @@ _PROMISE_RES: dict[str, re.Pattern[str]] = {
         r"|consider\s+(?:it|this|that|your\s+order|the\s+order)\s+cancell?ed"
         r"|cancell?ation\s+(?:confirmed|processed|completed|done|approved|submitted)"
     ),
-    "address_change": re.compile(
+    "address_change": _promise(
         rf"{_SUBJ}{_AUX}\s+(?:(?:updat|chang|correct|amend|edit|fix|modif|switch|sav|replac|add|enter|record)"
         r"[a-z]*\s+(?:[a-z]+\s+){0,2}?(?:shipping\s+|delivery\s+|mailing\s+|new\s+)?(?:address|"
         rf"delivery\s+details|shipping\s+details){_NOT_A_PROMISE}|redirect[a-z]*|re-?rout[a-z]*|re-?address[a-z]*)"
@@ -862,7 +911,7 @@ _PROMISE_GATES: dict[str, tuple[str, ...]] = {
     "address_change": ("address", "redirect", "rerout", "re-rout"),
 }
 # "I'll queue it", "we've actioned that": a promise of whatever action the text is about.
-_GENERIC_PROMISE_RE = re.compile(
+_GENERIC_PROMISE_RE = _promise(
     r"(?:i|we)(?:'ll|'ve|'m\s+going\s+to|\s+will|\s+have|\s+can|\s+am\s+going\s+to)(?:\s+(?:go\s+ahead\s+"
     r"and|gone\s+ahead\s+and|just|now|also|already))*\s+(?:queued?|process(?:ed)?|action(?:ed)?|put|sort(?:ed)?|"
     r"take(?:n)?\s+care\s+of|make|made|do|done|arranged?|approved?|confirm(?:ed)?)"
@@ -885,15 +934,15 @@ def _check_promises(orig: str, low: str, facts: GuardrailFacts, out: list[str]) 
     for action, rx in _PROMISE_RES.items():
         if action in approved or not any(g in low for g in _PROMISE_GATES[action]):
             continue
-        for m in _iter(rx, low):
-            out.append(f"unapproved_promise: {_snippet(orig, m.start(), m.end())} ({action} not approved)")
+        for m in rx.finditer(low):
+            out.append(f"unapproved_promise: {_snippet(orig, m.start() + 1, m.end())} ({action} not approved)")
     if not any(v in low for v in _GENERIC_VERBS):
         return
     mentioned: list[str] | None = None
-    for m in _iter(_GENERIC_PROMISE_RE, low):
+    for m in _GENERIC_PROMISE_RE.finditer(low):
         if mentioned is None:
             mentioned = [a for a, keys in _ACTION_MENTION.items() if any(k in low for k in keys)]
-        phrase = _snippet(orig, m.start(), m.end())
+        phrase = _snippet(orig, m.start() + 1, m.end())
         if mentioned:
             out.extend(f"unapproved_promise: {phrase} ({a} not approved)" for a in mentioned if a not in approved)
         elif not approved:
@@ -907,7 +956,7 @@ def _check_promises(orig: str, low: str, facts: GuardrailFacts, out: list[str]) 
 
 def check_customer_text(text: str, facts: GuardrailFacts) -> list[str]:
     """Every SPEC §5 violation in ``text`` as ``"<code>: <explanation>"``; empty when it may be sent."""
-    orig = _normalise(text)
+    orig = " " + _normalise(text)  # every word, even the first, has a character before it (see _words)
     low = _lower(orig)
     prose = _blank_urls(low)  # links and e-mail addresses are not prose
     plain = _blank_titles(prose, facts)  # item titles are data

@@ -425,7 +425,7 @@ def _inputs(ev: Evaluation, rt: Route) -> dict[str, Any]:
         out["signals"] = sorted(ev.signals)
     if ev.contact is not None:
         out["intents"] = sorted(ev.contact.intents)
-    out.update({k: v for k, v in rt.inputs.items() if isinstance(v, (str, int, float, list, dict))})
+    out.update({k: v for k, v in rt.inputs.items() if isinstance(v, (str, int, float, list, dict, datetime))})
     return out
 
 

@@ -23,7 +23,7 @@ from typing import Any
 
 from wismo.case import CaseState
 from wismo.conditions import ConditionType
-from wismo.context import OrderContext, Shipment
+from wismo.context import OrderContext
 from wismo.policy import Thresholds
 
 RESTRICTED_HOLDS = frozenset({"fraud_review", "payment_review", "address_verification"})
@@ -40,10 +40,6 @@ class Route:
     shipment_ids: tuple[str, ...] = ()
     missing: tuple[str, ...] = ()
     inputs: dict[str, Any] = field(default_factory=dict)
-
-
-def _hours(td: timedelta) -> float:
-    return td.total_seconds() / 3600.0
 
 
 def route(
@@ -94,63 +90,71 @@ def route(
 
 
 def route_order(ctx: OrderContext, now: datetime, t: Thresholds) -> Route:
-    """Rows 5-15: the order's own physical state."""
-    ships = [s for s in ctx.shipments.values()]
-    active = [s for s in ships if not s.delivered]
+    """Rows 5-15: the order's own physical state. One pass over the shipments collects every row's
+    candidates; the rows are then checked in precedence order (this runs once per evaluation)."""
+    ships = list(ctx.shipments.values())
+    rts: list[str] = []
+    failed: list[str] = []
+    stalled: list[str] = []
+    no_pickup: list[str] = []
+    active: list[str] = []
+    any_scanned = False
+    if ships:
+        no_move = timedelta(hours=t.no_movement_hours)
+        first_scan = timedelta(hours=t.first_scan_hours)
+        for s in ships:
+            scanned = s.first_physical_scan_at is not None
+            any_scanned = any_scanned or scanned
+            if s.status == "delivered":
+                continue
+            sid = s.shipment_id
+            active.append(sid)
+            if s.status == "return_to_sender" or s.failed_attempts >= t.max_delivery_attempts:
+                rts.append(sid)
+            elif s.status == "delivery_failed":
+                failed.append(sid)
+            if scanned:
+                if (s.status == "exception" and s.detail in CARRIER_INVESTIGATION_DETAILS) or (
+                    s.last_physical_scan_at is not None and now - s.last_physical_scan_at >= no_move
+                ):
+                    stalled.append(sid)
+            elif s.label_at is not None and now - s.label_at >= first_scan:
+                no_pickup.append(sid)
+        if rts:
+            return Route(
+                "return_to_sender", "return_to_sender", "shipment returning to sender or attempts exhausted", tuple(rts)
+            )
+        if failed:
+            return Route("delivery_failed", "delivery_failed", "failed delivery attempt", tuple(failed))
+        if stalled:
+            return Route(
+                "no_tracking_movement",
+                "no_tracking_movement",
+                f"no carrier scan for {t.no_movement_hours:g}h or carrier reports lost/damaged",
+                tuple(stalled),
+            )
+        if no_pickup:
+            return Route(
+                "label_created_no_pickup",
+                "label_created_no_pickup",
+                f"label created, no physical carrier scan after {t.first_scan_hours:g}h",
+                tuple(no_pickup),
+            )
+        if any_scanned and not ctx.cancelled:
+            unshipped = ctx.unshipped_units()
+            if unshipped:
+                return Route(
+                    "partial_shipment",
+                    "partial_shipment",
+                    "some items shipped while others are pending",
+                    tuple(s.shipment_id for s in ships),
+                    inputs={"pending": unshipped},
+                )
 
-    rts = [
-        s.shipment_id for s in active if s.status == "return_to_sender" or s.failed_attempts >= t.max_delivery_attempts
-    ]
-    if rts:
-        return Route(
-            "return_to_sender",
-            "return_to_sender",
-            "shipment returning to sender or attempts exhausted",
-            tuple(rts),
-        )
-    failed = [s.shipment_id for s in active if s.status == "delivery_failed"]
-    if failed:
-        return Route("delivery_failed", "delivery_failed", "failed delivery attempt", tuple(failed))
-    stalled = [s.shipment_id for s in active if _stalled(s, now, t)]
-    if stalled:
-        return Route(
-            "no_tracking_movement",
-            "no_tracking_movement",
-            f"no carrier scan for {t.no_movement_hours:g}h or carrier reports lost/damaged",
-            tuple(stalled),
-        )
-    no_pickup = [
-        s.shipment_id
-        for s in active
-        if s.label_at is not None and not s.physically_scanned and _hours(now - s.label_at) >= t.first_scan_hours
-    ]
-    if no_pickup:
-        return Route(
-            "label_created_no_pickup",
-            "label_created_no_pickup",
-            f"label created, no physical carrier scan after {t.first_scan_hours:g}h",
-            tuple(no_pickup),
-        )
-
-    scanned = [s for s in ships if s.physically_scanned]
-    unshipped = ctx.unshipped_units()
-    if scanned and unshipped and not ctx.cancelled:
-        return Route(
-            "partial_shipment",
-            "partial_shipment",
-            "some items shipped while others are pending",
-            tuple(s.shipment_id for s in ships),
-            inputs={"pending": unshipped},
-        )
-
-    if not ctx.cancelled:
+    if not ctx.cancelled and (ctx.inventory_issues or ctx.supplier_etas):
         allocated = ctx.units_in_shipments()
         ordered = {i.sku: i.qty for i in ctx.items}
-        conflicts = sorted(
-            sku
-            for sku, issue in ctx.inventory_issues.items()
-            if allocated.get(sku, 0) < ordered.get(sku, 1) and issue is not None
-        )
+        conflicts = sorted(sku for sku in ctx.inventory_issues if allocated.get(sku, 0) < ordered.get(sku, 1))
         if conflicts:
             return Route(
                 "allocation_conflict",
@@ -167,56 +171,40 @@ def route_order(ctx: OrderContext, now: datetime, t: Thresholds) -> Route:
                 inputs={"skus": backorder},
             )
 
-    if not scanned:
+    if not any_scanned:
         if ctx.cancelled:
             return Route("processing_within_sla", "processing_within_sla", "order cancelled before shipping")
-        deadline = ctx.fulfilment_deadline(t.fulfilment_sla_hours)
-        pick_late = [
-            s.shipment_id
-            for s in ships
-            if s.created_at is not None and s.picked_at is None and _hours(now - s.created_at) >= t.pick_sla_hours
-        ]
-        pick_issue = [
+        ids = tuple(s.shipment_id for s in ships)
+        pick_issue = tuple(
             s.shipment_id
             for s in ships
             if s.pick_issue is not None and (s.picked_at is None or s.picked_at < s.pick_issue.at)
-        ]
+        )
         if pick_issue:
-            return Route("warehouse_pick_delay", "warehouse_pick_delay", "open pick exception", tuple(pick_issue))
+            return Route("warehouse_pick_delay", "warehouse_pick_delay", "open pick exception", pick_issue)
+        deadline = ctx.fulfilment_deadline(t.fulfilment_sla_hours)
         if deadline is not None and now >= deadline:
             return Route(
                 "warehouse_pick_delay",
                 "warehouse_pick_delay",
                 "not shipped and past the fulfilment SLA",
-                tuple(s.shipment_id for s in ships),
-                inputs={"deadline": deadline.isoformat()},
+                ids,
+                inputs={"deadline": deadline},
             )
+        pick_sla = timedelta(hours=t.pick_sla_hours)
+        pick_late = tuple(
+            s.shipment_id
+            for s in ships
+            if s.created_at is not None and s.picked_at is None and now - s.created_at >= pick_sla
+        )
         if pick_late:
             return Route(
                 "warehouse_pick_delay",
                 "warehouse_pick_delay",
                 f"not picked {t.pick_sla_hours:g}h after fulfilment was created",
-                tuple(pick_late),
+                pick_late,
             )
-        return Route(
-            "processing_within_sla",
-            "processing_within_sla",
-            "not shipped, inside the fulfilment SLA",
-            tuple(s.shipment_id for s in ships),
-        )
+        return Route("processing_within_sla", "processing_within_sla", "not shipped, inside the fulfilment SLA", ids)
     if active:
-        return Route(
-            "standard_in_transit",
-            "standard_in_transit",
-            "moving with current scans",
-            tuple(s.shipment_id for s in active),
-        )
+        return Route("standard_in_transit", "standard_in_transit", "moving with current scans", tuple(active))
     return Route("delivered", "delivered", "all shipments delivered", tuple(s.shipment_id for s in ships))
-
-
-def _stalled(s: Shipment, now: datetime, t: Thresholds) -> bool:
-    if not s.physically_scanned or s.last_physical_scan_at is None:
-        return False
-    if s.status == "exception" and s.detail in CARRIER_INVESTIGATION_DETAILS:
-        return True
-    return _hours(now - s.last_physical_scan_at) >= t.no_movement_hours

@@ -10,6 +10,8 @@ from typing import IO
 
 from pydantic import BaseModel
 
+from wismo.records import record_json
+
 
 class NdjsonTopicWriter:
     """Writes records to ``DIR/<topic>.ndjson``. Every topic's file exists after ``__enter__`` (empty when
@@ -29,8 +31,13 @@ class NdjsonTopicWriter:
 
     def write_all(self, outputs: Iterable[tuple[str, BaseModel]]) -> None:
         for topic, rec in outputs:
-            self._files[topic].write(rec.model_dump_json().encode() + b"\n")
+            self._files[topic].write(record_json(rec) + b"\n")
             self.counts[topic] += 1
+
+    def write_raw(self, topic: str, data: bytes) -> None:
+        """Write one already-serialised record (JSON bytes without the newline)."""
+        self._files[topic].write(data + b"\n")
+        self.counts[topic] += 1
 
     def __exit__(self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None) -> None:
         for fh in self._files.values():

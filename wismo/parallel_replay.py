@@ -34,6 +34,7 @@ import orjson
 from wismo.pipeline import Pipeline, Stats
 from wismo.policy import Policy
 from wismo.processors.intents import extract_order_number
+from wismo.records import record_json
 from wismo.replay import InputLine
 
 BATCH_LINES = 2048
@@ -149,17 +150,17 @@ def _worker(conn: Connection, policy_json: bytes) -> None:
             out: list[Result] = []
             if msg[1] is not None:
                 for topic, rec in pipeline.advance_to(datetime.fromisoformat(msg[1])):
-                    out.append((msg[2], topic, rec.model_dump_json().encode()))
+                    out.append((msg[2], topic, record_json(rec)))
             conn.send((out, pipeline.stats))
             return
         results: list[Result] = []
         for seq, wm, raw, source_name, line in msg[1]:
             if wm is not None and wm != last_wm:
                 for topic, rec in pipeline.advance_to(datetime.fromisoformat(wm)):
-                    results.append((seq, topic, rec.model_dump_json().encode()))
+                    results.append((seq, topic, record_json(rec)))
                 last_wm = wm
             for topic, rec in pipeline.process_line(raw, source_name=source_name, line=line):
-                results.append((seq, topic, rec.model_dump_json().encode()))
+                results.append((seq, topic, record_json(rec)))
         conn.send(results)
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
+import orjson
 from pydantic import BaseModel, ConfigDict
 
 from wismo.conditions import ConditionType
@@ -182,3 +183,11 @@ def decision_record(**fields: Any) -> DecisionRecord:
     object.__setattr__(rec, "__pydantic_extra__", None)
     object.__setattr__(rec, "__pydantic_private__", None)
     return rec
+
+
+def record_json(rec: BaseModel) -> bytes:
+    """One record as JSON bytes. Decision records (one per evaluation) take a direct orjson path that writes
+    the same JSON as pydantic (UTC as ``Z``); everything else goes through the model's serializer."""
+    if type(rec) is DecisionRecord:
+        return orjson.dumps(rec.__dict__, option=orjson.OPT_UTC_Z)
+    return rec.model_dump_json().encode()

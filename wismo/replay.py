@@ -6,7 +6,9 @@ directory always gets every output topic's file, empty when nothing was written 
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,14 +69,18 @@ def replay_files(
     *,
     tap: Callable[[list[Output]], None] | None = None,
     pipeline: Pipeline | None = None,
+    workers: int = 1,
+    raw_tap: Callable[[str, bytes], None] | None = None,
 ) -> Pipeline:
     """Replay ``paths`` into ``out_dir``; return the pipeline (its ``stats`` hold the run's summary).
     ``tap``, if given, sees every input's outputs just before they are written (counting, backtests);
     ``pipeline``, if given, is used instead of a fresh ``Pipeline(policy)`` (its stats stay readable even
     when ``progress`` aborts the run by raising)."""
+    if workers > 1:
+        return _replay_partitioned(paths, Path(out_dir), policy, workers, progress, raw_tap)
     if pipeline is None:
         pipeline = Pipeline(policy)
-    with NdjsonTopicWriter(Path(out_dir), OUTPUT_TOPICS) as writer:
+    with quiet_gc(), NdjsonTopicWriter(Path(out_dir), OUTPUT_TOPICS) as writer:
         sink: Callable[[list[Output]], None] = writer.write_all
         if tap is not None:
             write, observe = writer.write_all, tap
@@ -87,6 +93,50 @@ def replay_files(
         run_lines(pipeline, read_lines(paths), sink, progress)
         pipeline.stats.outputs.update(writer.counts)
     return pipeline
+
+
+def _replay_partitioned(
+    paths: list[str | Path],
+    out_dir: Path,
+    policy: Policy,
+    workers: int,
+    progress: Progress | None,
+    raw_tap: Callable[[str, bytes], None] | None,
+) -> Pipeline:
+    """``replay_files`` over ``workers`` processes (see :mod:`wismo.parallel_replay`). Taps see each record
+    as (topic, JSON bytes)."""
+    from wismo.parallel_replay import replay_partitioned
+
+    with NdjsonTopicWriter(out_dir, OUTPUT_TOPICS) as writer:
+        write_raw = writer.write_raw
+        write = write_raw
+        if raw_tap is not None:
+            observe = raw_tap
+
+            def write_and_tap(topic: str, data: bytes) -> None:
+                observe(topic, data)
+                write_raw(topic, data)
+
+            write = write_and_tap
+        counter = None if progress is None else (lambda n: progress(n, 0))
+        stats = replay_partitioned(read_lines(paths), out_dir, policy, workers, write, counter)
+        stats.outputs.update(writer.counts)
+    summary = Pipeline(policy)
+    summary.stats = stats
+    return summary
+
+
+@contextmanager
+def quiet_gc() -> Iterator[None]:
+    """Collect the young generation rarely during a replay: the pipeline allocates many small, long-lived
+    state objects, and default thresholds make the cyclic GC rescan them constantly (measured: ~15% of
+    replay time). Restores the previous thresholds afterwards."""
+    before = gc.get_threshold()
+    gc.set_threshold(50_000, 50, 1000)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
 
 
 def replay_to_memory(paths: list[str | Path], policy: Policy) -> dict[str, list[dict[str, object]]]:

@@ -12,11 +12,21 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import get_args
 
+import orjson
 from pydantic import BaseModel
 
 from wismo.conditions import PRECEDENCE
 from wismo.pipeline import Stats
-from wismo.records import OUTPUT_TOPICS, ActionRecord, DeadLetter, DecisionRecord, EscalationRecord, Kind
+from wismo.records import (
+    OUTPUT_TOPICS,
+    TOPIC_DECISIONS,
+    TOPIC_DLQ,
+    ActionRecord,
+    DeadLetter,
+    DecisionRecord,
+    EscalationRecord,
+    Kind,
+)
 
 KINDS: tuple[str, ...] = get_args(Kind)
 LABEL_WIDTH = 40
@@ -35,6 +45,21 @@ class OutputCounts:
     escalation_reasons: Counter[str] = field(default_factory=Counter)
     dead_letters: Counter[str] = field(default_factory=Counter)
     """dead letters by ``error_type``"""
+
+    def observe_raw(self, topic: str, data: bytes) -> None:
+        """The same counts from one serialised record (a partitioned replay hands records over as JSON)."""
+        self.topics[topic] += 1
+        rec = orjson.loads(data)
+        if topic == TOPIC_DECISIONS:
+            self.conditions[rec["condition_type"]] += 1
+        elif topic == TOPIC_DLQ:
+            self.dead_letters[rec["error_type"]] += 1
+        else:
+            self.kinds[rec["kind"]] += 1
+            if rec["kind"] == "internal_note" and rec.get("draft"):
+                self.drafts += 1
+            if rec["kind"] == "escalation":
+                self.escalation_reasons.update(rec.get("escalation_reasons") or ["(none)"])
 
     def observe(self, outputs: Iterable[tuple[str, BaseModel]]) -> None:
         for topic, rec in outputs:

@@ -109,6 +109,7 @@ RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d
 EXPECT_KEYS = {"description", "source", "mode", "policy", "xfail", "expect", "totals", "dlq", "notes"}
 STEP_KEYS = {
     "caused_by",
+    "where",
     "order_id",
     "condition_type",
     "decisions",
@@ -338,27 +339,42 @@ def match_records(actual: list[dict[str, Any]], specs: list[dict[str, Any]], whe
         raise AssertionError(f"{where}: records do not match\n" + "\n".join(details) + "\n" + texts)
 
 
+def select_decisions(out: Records, step: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
+    """The decisions a step is about: by ``caused_by`` (optionally narrowed by ``order_id``), or by
+    ``where`` (decision fields that must all be equal: use it for evaluations whose cause is an engine
+    detail, e.g. a follow-up the pipeline fires, or a clock tick standing in for one)."""
+    assert ("caused_by" in step) != ("where" in step), "a step needs exactly one of caused_by / where"
+    if "caused_by" in step:
+        cause = step["caused_by"]
+        found = [d for d in out[DECISIONS] if d["caused_by"] == cause]
+        if "order_id" in step:
+            found = [d for d in found if d["order_id"] == step["order_id"]]
+        return f"caused_by={cause}", found
+    where = step["where"]
+    assert isinstance(where, dict) and where, "where must be a non-empty mapping of decision fields"
+    found = [d for d in out[DECISIONS] if all(d.get(k) == v for k, v in where.items())]
+    return f"where={where}", found
+
+
 def check_step(out: Records, step: dict[str, Any]) -> None:
     unknown = set(step) - STEP_KEYS
     assert not unknown, f"unknown step keys {sorted(unknown)}"
-    cause = step["caused_by"]
-    where = f"caused_by={cause}"
+    where, decisions = select_decisions(out, step)
+    action_ids = {a for d in decisions for a in d["action_ids"]}
 
     def mine(topic: str) -> list[dict[str, Any]]:
-        recs = [r for r in out[topic] if r.get("caused_by") == cause]
-        if "order_id" in step:
-            recs = [r for r in recs if r.get("order_id") == step["order_id"]]
-        return recs
+        return [r for r in out[topic] if r["action_id"] in action_ids]
 
-    decisions = mine(DECISIONS)
     if step.get("no_decision"):
+        assert "caused_by" in step, "no_decision needs caused_by"
         assert not decisions, f"{where}: expected no evaluation, got {[d['condition_type'] for d in decisions]}"
         for topic in ACTION_TOPICS:
-            assert not mine(topic), f"{where}: expected nothing, got records on {topic}"
+            got = [r for r in out[topic] if r["caused_by"] == step["caused_by"]]
+            assert not got, f"{where}: expected nothing, got records on {topic}"
         return
     assert decisions, f"{where}: no decision record"
     if "decisions" in step:
-        assert len(decisions) == step["decisions"], f"{where}: {len(decisions)} decisions"
+        assert len(decisions) == step["decisions"], f"{where}: {len(decisions)} decisions, expected {step['decisions']}"
     for d in decisions:
         for key in ("condition_type", "suppressed", "trigger", "recommended_action"):
             if key in step:

@@ -149,6 +149,7 @@ def test_item_titles_are_not_dates() -> None:
         "It should arrive in a day or two.",
         "It should arrive 3-5 November.",
         "It will be delivered today.",
+        "It shipped yesterday.",
     ],
 )
 def test_generic_windows_fail(text: str) -> None:
