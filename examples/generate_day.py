@@ -227,16 +227,23 @@ class Day:
         return self.event(f"shopify-order-{o.number}", "oms", "order.placed", o.oid, at.astimezone(ET), payload)
 
     def oms(self, o: Order, type_: str, at: datetime, payload: dict[str, Any]) -> str:
-        return self.event(f"shopify-{type_.split('.')[1]}-{o.number}-{self.rng.randrange(10**6)}", "oms", type_,
-                          o.oid, at.astimezone(ET), payload)  # fmt: skip
+        return self.event(
+            f"shopify-{type_.split('.')[1]}-{o.number}-{self.rng.randrange(10**6)}",
+            "oms",
+            type_,
+            o.oid,
+            at.astimezone(ET),
+            payload,
+        )
 
     def wms(self, o: Order, type_: str, at: datetime, payload: dict[str, Any]) -> str:
         return self.event(f"wms-{100_000 + self.seq}", "wms", type_, o.oid, at.astimezone(CT), payload)
 
     def fulfil(self, o: Order, at: datetime, shipment: str, skus: Sequence[str] | None = None) -> str:
         chosen = [(s, q) for s, _, _, q in o.items if skus is None or s in skus]
-        return self.wms(o, "fulfillment.created", at, {"shipment_id": shipment,
-                        "items": [{"sku": s, "qty": q} for s, q in chosen]})  # fmt: skip
+        return self.wms(
+            o, "fulfillment.created", at, {"shipment_id": shipment, "items": [{"sku": s, "qty": q} for s, q in chosen]}
+        )
 
     def label(self, o: Order, at: datetime, shipment: str, tracking: str) -> str:
         urls = {
@@ -245,8 +252,17 @@ class Day:
             "USPS": "https://tools.usps.com/go/TrackConfirmAction?tLabels={}",
             "DHL": "https://www.dhl.com/us-en/home/tracking.html?tracking-id={}",
         }
-        return self.wms(o, "label.created", at, {"shipment_id": shipment, "carrier": o.carrier,
-                        "tracking_number": tracking, "tracking_url": urls[o.carrier].format(tracking)})  # fmt: skip
+        return self.wms(
+            o,
+            "label.created",
+            at,
+            {
+                "shipment_id": shipment,
+                "carrier": o.carrier,
+                "tracking_number": tracking,
+                "tracking_url": urls[o.carrier].format(tracking),
+            },
+        )
 
     def scan(
         self,
@@ -298,8 +314,13 @@ class Day:
             self.ticket_seq += self.rng.randint(1, 9)
             ticket_id = {"chat": "CHAT-", "email": "ZD-", "ticket": "ZD-"}[channel] + str(self.ticket_seq)
         self.comment_seq += self.rng.randint(1, 40)
-        payload: dict[str, Any] = {"ticket_id": ticket_id, "channel": channel, "author": author, "public": public,
-                                   "text": text}  # fmt: skip
+        payload: dict[str, Any] = {
+            "ticket_id": ticket_id,
+            "channel": channel,
+            "author": author,
+            "public": public,
+            "text": text,
+        }
         if email is not None:
             payload["customer"] = {"email": email}
         if order_number is not None:
@@ -425,8 +446,17 @@ def ref_style(day: Day, o: Order) -> tuple[str, dict[str, Any]]:
 # ---- order archetypes: one per condition family -----------------------------------------------------
 
 
-def shipped(day: Day, o: Order, placed_at: datetime, *, label_after: float = 6.0, scans: int = 2,
-            est: int = 1, sid: str | None = None, skus: Sequence[str] | None = None) -> tuple[str, str]:  # fmt: skip
+def shipped(
+    day: Day,
+    o: Order,
+    placed_at: datetime,
+    *,
+    label_after: float = 6.0,
+    scans: int = 2,
+    est: int = 1,
+    sid: str | None = None,
+    skus: Sequence[str] | None = None,
+) -> tuple[str, str]:
     """Placed, fulfilled, picked, labelled and scanned ``scans`` times; returns (shipment, tracking)."""
     day.placed(o, placed_at)
     sid = sid or f"{o.oid}-1"
@@ -446,18 +476,29 @@ def shipped(day: Day, o: Order, placed_at: datetime, *, label_after: float = 6.0
 
 def a_in_transit(day: Day, channel: str) -> None:
     o = day.order()
-    sid, trk = shipped(day, o, day.jitter(on(-2, 9)), scans=3, est=day.rng.choice([0, 1]))
+    shipped(day, o, day.jitter(on(-2, 9)), scans=3, est=day.rng.choice([0, 1]))
     ref, extra = ref_style(day, o)
-    day.ticket(day.jitter(on(0, 10, tz=o.customer.tz), 200), phrase(day, "status", o, ref), channel=channel, order=o,
-               label="standard_in_transit", **extra)  # fmt: skip
+    day.ticket(
+        day.jitter(on(0, 10, tz=o.customer.tz), 200),
+        phrase(day, "status", o, ref),
+        channel=channel,
+        order=o,
+        label="standard_in_transit",
+        **extra,
+    )
 
 
 def a_in_transit_then_delivered(day: Day) -> None:
     """Asked in the morning; delivered in the afternoon: the open case gets a delivery confirmation."""
     o = day.order()
     sid, trk = shipped(day, o, day.jitter(on(-3, 11)), scans=3, est=0)
-    day.ticket(day.jitter(on(0, 8, 30, o.customer.tz)), phrase(day, "status", o, f"order {o.number}"), channel="chat",
-               order=o, label="standard_in_transit")  # fmt: skip
+    day.ticket(
+        day.jitter(on(0, 8, 30, o.customer.tz)),
+        phrase(day, "status", o, f"order {o.number}"),
+        channel="chat",
+        order=o,
+        label="standard_in_transit",
+    )
     day.scan(o, on(0, 9, 40, o.city[1]), sid, trk, "out_for_delivery", o.city, est=est_date(0))
     day.scan(o, day.jitter(on(0, 14, 10, o.city[1])), sid, trk, "delivered", ("Front door", o.city[1]))
 
@@ -468,8 +509,14 @@ def a_processing(day: Day, channel: str) -> None:
     day.placed(o, placed, ship_by=on(1, 17) if day.rng.random() < 0.5 else None)
     day.fulfil(o, placed + timedelta(minutes=45), f"{o.oid}-1")
     ref, extra = ref_style(day, o)
-    day.ticket(day.jitter(on(0, 12, tz=o.customer.tz), 90), phrase(day, "processing", o, ref), channel=channel, order=o,
-               label="processing_within_sla", **extra)  # fmt: skip
+    day.ticket(
+        day.jitter(on(0, 12, tz=o.customer.tz), 90),
+        phrase(day, "processing", o, ref),
+        channel=channel,
+        order=o,
+        label="processing_within_sla",
+        **extra,
+    )
 
 
 def a_delivered(day: Day, *, ask: bool) -> None:
@@ -479,8 +526,14 @@ def a_delivered(day: Day, *, ask: bool) -> None:
     day.scan(o, day.jitter(on(-1, 13, tz=o.city[1])), sid, trk, "delivered", ("Front door", o.city[1]))
     if ask:
         ref, extra = ref_style(day, o)
-        day.ticket(day.jitter(on(0, 9, tz=o.customer.tz), 120), phrase(day, "delivered", o, ref), channel="email",
-                   order=o, label="delivered", **extra)  # fmt: skip
+        day.ticket(
+            day.jitter(on(0, 9, tz=o.customer.tz), 120),
+            phrase(day, "delivered", o, ref),
+            channel="email",
+            order=o,
+            label="delivered",
+            **extra,
+        )
 
 
 def a_partial(day: Day, *, ask: bool) -> None:
@@ -490,8 +543,14 @@ def a_partial(day: Day, *, ask: bool) -> None:
         shipped(day, o, day.jitter(on(-2, 10)), scans=2, est=1, skus=[first])
         day.fulfil(o, on(-1, 15, tz=CT), f"{o.oid}-2", [o.items[1][0]])
         ref, extra = ref_style(day, o)
-        day.ticket(day.jitter(on(0, 11, tz=o.customer.tz), 120), phrase(day, "partial", o, ref), channel="chat",
-                   order=o, label="partial_shipment", **extra)  # fmt: skip
+        day.ticket(
+            day.jitter(on(0, 11, tz=o.customer.tz), 120),
+            phrase(day, "partial", o, ref),
+            channel="chat",
+            order=o,
+            label="partial_shipment",
+            **extra,
+        )
     else:  # the first physical scan of part of the order happens today: proactive "partial shipment created"
         placed = day.jitter(on(-1, 9))
         day.placed(o, placed)
@@ -506,16 +565,26 @@ def a_backorder(day: Day, *, known: bool, becomes_known: bool = False) -> None:
     sku = o.items[0][0]
     day.placed(o, day.jitter(on(-3, 14)))
     po = f"PO-{day.rng.randint(88000, 89999)}"
-    day.supplier(o, "supplier.eta_changed", on(-2, 8, 5), {"sku": sku, "eta": est_date(6).isoformat() if known else None,
-                 "po_id": po})  # fmt: skip
+    day.supplier(
+        o,
+        "supplier.eta_changed",
+        on(-2, 8, 5),
+        {"sku": sku, "eta": est_date(6).isoformat() if known else None, "po_id": po},
+    )
     if becomes_known:  # proactive "ETA known after unknown", no ticket
         day.supplier(
             o, "supplier.eta_changed", on(0, 10, 20), {"sku": sku, "eta": est_date(5).isoformat(), "po_id": po}
         )
         return
     ref, extra = ref_style(day, o)
-    day.ticket(day.jitter(on(0, 13, tz=o.customer.tz), 120), phrase(day, "backorder", o, ref), channel="email", order=o,
-               label="supplier_backorder", **extra)  # fmt: skip
+    day.ticket(
+        day.jitter(on(0, 13, tz=o.customer.tz), 120),
+        phrase(day, "backorder", o, ref),
+        channel="email",
+        order=o,
+        label="supplier_backorder",
+        **extra,
+    )
 
 
 def a_eta_slip(day: Day) -> None:
@@ -535,11 +604,21 @@ def a_allocation(day: Day, channel: str) -> None:
     o = day.order()
     placed = day.jitter(on(-1, 16))
     day.placed(o, placed)
-    day.supplier(o, "inventory.allocation_failed", placed + timedelta(hours=3),
-                 {"sku": o.items[0][0], "reason": day.rng.choice(["reserved", "shortage"])})  # fmt: skip
+    day.supplier(
+        o,
+        "inventory.allocation_failed",
+        placed + timedelta(hours=3),
+        {"sku": o.items[0][0], "reason": day.rng.choice(["reserved", "shortage"])},
+    )
     ref, extra = ref_style(day, o)
-    day.ticket(day.jitter(on(0, 10, tz=o.customer.tz), 240), phrase(day, "allocation", o, ref), channel=channel, order=o,
-               label="allocation_conflict", **extra)  # fmt: skip
+    day.ticket(
+        day.jitter(on(0, 10, tz=o.customer.tz), 240),
+        phrase(day, "allocation", o, ref),
+        channel=channel,
+        order=o,
+        label="allocation_conflict",
+        **extra,
+    )
 
 
 def a_pick_delay(day: Day, how: str) -> None:
@@ -548,8 +627,16 @@ def a_pick_delay(day: Day, how: str) -> None:
         placed = day.jitter(on(0, 6, 30))
         day.placed(o, placed)
         day.fulfil(o, placed + timedelta(hours=1), f"{o.oid}-1")
-        day.wms(o, "pick.exception", on(0, 9, 40, CT), {"shipment_id": f"{o.oid}-1",
-                "reason": day.rng.choice(["short_pick", "cycle_count_mismatch"]), "skus": [o.items[0][0]]})  # fmt: skip
+        day.wms(
+            o,
+            "pick.exception",
+            on(0, 9, 40, CT),
+            {
+                "shipment_id": f"{o.oid}-1",
+                "reason": day.rng.choice(["short_pick", "cycle_count_mismatch"]),
+                "skus": [o.items[0][0]],
+            },
+        )
         at = on(0, 15, tz=o.customer.tz)
     elif how == "sla":  # nothing after the order for three days
         day.placed(o, day.jitter(on(-3, 11)))
@@ -560,8 +647,14 @@ def a_pick_delay(day: Day, how: str) -> None:
         day.fulfil(o, placed + timedelta(minutes=40), f"{o.oid}-1")
         at = on(0, 16, tz=o.customer.tz)
     ref, extra = ref_style(day, o)
-    day.ticket(day.jitter(at, 60), phrase(day, "pick", o, ref), channel="ticket", order=o, label="warehouse_pick_delay",
-               **extra)  # fmt: skip
+    day.ticket(
+        day.jitter(at, 60),
+        phrase(day, "pick", o, ref),
+        channel="ticket",
+        order=o,
+        label="warehouse_pick_delay",
+        **extra,
+    )
 
 
 def a_label_no_pickup(day: Day, channel: str) -> None:
@@ -575,8 +668,14 @@ def a_label_no_pickup(day: Day, channel: str) -> None:
     day.label(o, label_at, sid, trk)
     day.scan(o, label_at + timedelta(minutes=1), sid, trk, "pre_transit")
     ref, extra = ref_style(day, o)
-    day.ticket(day.jitter(on(0, 11, tz=o.customer.tz), 180), phrase(day, "label", o, ref), channel=channel, order=o,
-               label="label_created_no_pickup", **extra)  # fmt: skip
+    day.ticket(
+        day.jitter(on(0, 11, tz=o.customer.tz), 180),
+        phrase(day, "label", o, ref),
+        channel=channel,
+        order=o,
+        label="label_created_no_pickup",
+        **extra,
+    )
 
 
 def a_stalled(day: Day, *, lost: bool) -> None:
@@ -585,8 +684,14 @@ def a_stalled(day: Day, *, lost: bool) -> None:
     if lost:
         day.scan(o, on(-1, 18, tz=CT), sid, trk, "exception", HUBS[o.carrier][0], detail="lost")
     ref, extra = ref_style(day, o)
-    day.ticket(day.jitter(on(0, 9, 30, o.customer.tz), 200), phrase(day, "lost" if lost else "stalled", o, ref),
-               channel="email", order=o, label="no_tracking_movement", **extra)  # fmt: skip
+    day.ticket(
+        day.jitter(on(0, 9, 30, o.customer.tz), 200),
+        phrase(day, "lost" if lost else "stalled", o, ref),
+        channel="email",
+        order=o,
+        label="no_tracking_movement",
+        **extra,
+    )
 
 
 def a_movement_resumed(day: Day) -> None:
@@ -601,8 +706,14 @@ def a_failed(day: Day, channel: str, detail: str) -> None:
     sid, trk = shipped(day, o, day.jitter(on(-4, 10)), scans=2, est=-1)
     day.scan(o, day.jitter(on(-1, 14, tz=o.city[1])), sid, trk, "delivery_failed", o.city, detail=detail)
     ref, extra = ref_style(day, o)
-    day.ticket(day.jitter(on(0, 8, 45, o.customer.tz), 150), phrase(day, "failed", o, ref), channel=channel, order=o,
-               label="delivery_failed", **extra)  # fmt: skip
+    day.ticket(
+        day.jitter(on(0, 8, 45, o.customer.tz), 150),
+        phrase(day, "failed", o, ref),
+        channel=channel,
+        order=o,
+        label="delivery_failed",
+        **extra,
+    )
 
 
 def a_rts(day: Day, *, exhausted: bool) -> None:
@@ -610,14 +721,27 @@ def a_rts(day: Day, *, exhausted: bool) -> None:
     sid, trk = shipped(day, o, day.jitter(on(-7, 10)), scans=2, est=-4)
     if exhausted:
         for d in (-3, -2, -1):
-            day.scan(o, day.jitter(on(d, 13, tz=o.city[1])), sid, trk, "delivery_failed", o.city,
-                     detail="recipient_unavailable")  # fmt: skip
+            day.scan(
+                o,
+                day.jitter(on(d, 13, tz=o.city[1])),
+                sid,
+                trk,
+                "delivery_failed",
+                o.city,
+                detail="recipient_unavailable",
+            )
     else:
         day.scan(o, day.jitter(on(-2, 12, tz=o.city[1])), sid, trk, "delivery_failed", o.city, detail="address_issue")
         day.scan(o, day.jitter(on(-1, 9, tz=o.city[1])), sid, trk, "return_to_sender", o.city)
     ref, extra = ref_style(day, o)
-    day.ticket(day.jitter(on(0, 12, tz=o.customer.tz), 200), phrase(day, "rts", o, ref), channel="ticket", order=o,
-               label="return_to_sender", **extra)  # fmt: skip
+    day.ticket(
+        day.jitter(on(0, 12, tz=o.customer.tz), 200),
+        phrase(day, "rts", o, ref),
+        channel="ticket",
+        order=o,
+        label="return_to_sender",
+        **extra,
+    )
 
 
 def a_dnr(day: Day, *, high_value: bool) -> str:
@@ -627,18 +751,34 @@ def a_dnr(day: Day, *, high_value: bool) -> str:
     day.scan(o, on(-1, 8, 30, o.city[1]), sid, trk, "out_for_delivery", o.city, est=est_date(-1))
     where = None if high_value else ("Front porch", o.city[1])  # no delivery location: weak proof
     day.scan(o, day.jitter(on(-1, 15, tz=o.city[1])), sid, trk, "delivered", where)
-    eid, _ = day.ticket(day.jitter(on(0, 9, 15, o.customer.tz), 60), phrase(day, "dnr", o, f"order {o.number}"),
-                        channel="email" if high_value else "chat", order=o, label="delivered_not_received")  # fmt: skip
+    eid, _ = day.ticket(
+        day.jitter(on(0, 9, 15, o.customer.tz), 60),
+        phrase(day, "dnr", o, f"order {o.number}"),
+        channel="email" if high_value else "chat",
+        order=o,
+        label="delivered_not_received",
+    )
     return eid
 
 
 def a_repeated(day: Day) -> None:
     o = day.order()
     shipped(day, o, day.jitter(on(-3, 10)), scans=3, est=1)
-    first, _ = day.ticket(day.jitter(on(-1, 17, tz=o.customer.tz)), phrase(day, "status", o, f"order {o.number}"),
-                          channel="chat", order=o, label="standard_in_transit")  # fmt: skip
-    day.ticket(day.jitter(on(0, 10, 30, o.customer.tz), 90), phrase(day, "repeat", o, f"order {o.number}"),
-               channel="email", order=o, email=o.customer.email, label="repeated_contact")  # fmt: skip
+    day.ticket(
+        day.jitter(on(-1, 17, tz=o.customer.tz)),
+        phrase(day, "status", o, f"order {o.number}"),
+        channel="chat",
+        order=o,
+        label="standard_in_transit",
+    )
+    day.ticket(
+        day.jitter(on(0, 10, 30, o.customer.tz), 90),
+        phrase(day, "repeat", o, f"order {o.number}"),
+        channel="email",
+        order=o,
+        email=o.customer.email,
+        label="repeated_contact",
+    )
 
 
 def a_hold(day: Day, hold_type: str) -> None:
@@ -647,8 +787,14 @@ def a_hold(day: Day, hold_type: str) -> None:
     day.placed(o, placed)
     day.oms(o, "order.hold_placed", placed + timedelta(minutes=2), {"hold_type": hold_type})
     ref, extra = ref_style(day, o)
-    day.ticket(day.jitter(on(0, 11, tz=o.customer.tz), 120), phrase(day, "hold", o, ref), channel="chat", order=o,
-               label="restricted_hold", **extra)  # fmt: skip
+    day.ticket(
+        day.jitter(on(0, 11, tz=o.customer.tz), 120),
+        phrase(day, "hold", o, ref),
+        channel="chat",
+        order=o,
+        label="restricted_hold",
+        **extra,
+    )
 
 
 def a_cancelled(day: Day) -> None:
@@ -663,21 +809,39 @@ def a_human_reply(day: Day) -> None:
     o = day.order()
     sid, trk = shipped(day, o, day.jitter(on(-3, 10)), scans=2, est=0)
     asked = on(0, 8, 5, o.customer.tz)
-    _, tid = day.ticket(asked, phrase(day, "status", o, f"order {o.number}"), channel="ticket", order=o,
-                        label="standard_in_transit")  # fmt: skip
+    _, tid = day.ticket(
+        asked, phrase(day, "status", o, f"order {o.number}"), channel="ticket", order=o, label="standard_in_transit"
+    )
     first = o.customer.name.split()[0]
-    day.ticket(asked + timedelta(minutes=40), f"Hi {first}, I checked with {o.carrier}: it's on the truck for delivery "
-               "today. I'll keep an eye on it for you. Jess, Customer Care", channel="ticket", ticket_id=tid,
-               order_id=o.oid, author="agent", tz=ET)  # fmt: skip
+    day.ticket(
+        asked + timedelta(minutes=40),
+        f"Hi {first}, I checked with {o.carrier}: it's on the truck for delivery "
+        "today. I'll keep an eye on it for you. Jess, Customer Care",
+        channel="ticket",
+        ticket_id=tid,
+        order_id=o.oid,
+        author="agent",
+        tz=ET,
+    )
     day.scan(o, on(0, 16, 20, o.city[1]), sid, trk, "delivery_failed", o.city, detail="business_closed")
 
 
 def a_unknown(day: Day) -> None:
     stranger = day.customer()
-    day.ticket(day.jitter(on(0, 9, 5, stranger.tz), 300), phrase(day, "unknown", None, ""), channel="email",
-               email=stranger.email, tz=stranger.tz, label="missing_order_data")  # fmt: skip
-    day.ticket(day.jitter(on(0, 13), 200), "hi, where is my package? it should have been here by now", channel="chat",
-               label="missing_order_data")  # fmt: skip
+    day.ticket(
+        day.jitter(on(0, 9, 5, stranger.tz), 300),
+        phrase(day, "unknown", None, ""),
+        channel="email",
+        email=stranger.email,
+        tz=stranger.tz,
+        label="missing_order_data",
+    )
+    day.ticket(
+        day.jitter(on(0, 13), 200),
+        "hi, where is my package? it should have been here by now",
+        channel="chat",
+        label="missing_order_data",
+    )
 
 
 def a_ambiguous(day: Day) -> None:
@@ -687,10 +851,21 @@ def a_ambiguous(day: Day) -> None:
     day.placed(a, day.jitter(on(-1, 19)))
     day.placed(b, day.jitter(on(0, 7, 30)))
     day.fulfil(b, on(0, 9, 10, CT), f"{b.oid}-1")
-    _, tid = day.ticket(on(0, 12, 40, cust.tz), phrase(day, "ambiguous", None, ""), channel="email",
-                        email=cust.email.upper(), label="missing_order_data")  # fmt: skip
-    day.ticket(on(0, 13, 5, cust.tz), f"Sorry! It's order {b.number}.", channel="email", ticket_id=tid,
-               email=cust.email, label="processing_within_sla")  # fmt: skip
+    _, tid = day.ticket(
+        on(0, 12, 40, cust.tz),
+        phrase(day, "ambiguous", None, ""),
+        channel="email",
+        email=cust.email.upper(),
+        label="missing_order_data",
+    )
+    day.ticket(
+        on(0, 13, 5, cust.tz),
+        f"Sorry! It's order {b.number}.",
+        channel="email",
+        ticket_id=tid,
+        email=cust.email,
+        label="processing_within_sla",
+    )
 
 
 # ---- assembling the day -----------------------------------------------------------------------------
@@ -760,11 +935,28 @@ def add_duplicates(day: Day) -> None:
     ticket = next(json.loads(x) for x in lines if '"ticket.message"' in x and '"author": "customer"' in x)
     day.emit(ticket, datetime.fromisoformat(ticket["occurred_at"]))
     # two malformed lines, as they really arrive: a truncated webhook body and a naive timestamp
-    day.raw_lines.append((on(0, 9, 31), '{"event_id": "fedex-webhook-5531920", "source": "carrier", "type": "tracking.'
-                          'updated", "order_id": "SH-48377", "occurred_at": "2026-11-10T09:31:00-05:00", "payload": {"sh'))  # fmt: skip
-    day.raw_lines.append((on(0, 14, 2), json.dumps({"event_id": "wms-legacy-20991", "source": "wms",
-                          "type": "pick.completed", "order_id": "SH-48377", "occurred_at": "2026-11-10T13:02:00",
-                          "payload": {"shipment_id": "SH-48377-1"}})))  # fmt: skip
+    day.raw_lines.append(
+        (
+            on(0, 9, 31),
+            '{"event_id": "fedex-webhook-5531920", "source": "carrier", "type": "tracking.'
+            'updated", "order_id": "SH-48377", "occurred_at": "2026-11-10T09:31:00-05:00", "payload": {"sh',
+        )
+    )
+    day.raw_lines.append(
+        (
+            on(0, 14, 2),
+            json.dumps(
+                {
+                    "event_id": "wms-legacy-20991",
+                    "source": "wms",
+                    "type": "pick.completed",
+                    "order_id": "SH-48377",
+                    "occurred_at": "2026-11-10T13:02:00",
+                    "payload": {"shipment_id": "SH-48377-1"},
+                }
+            ),
+        )
+    )
 
 
 def add_review(day: Day, dnr_ticket: str) -> None:
@@ -783,10 +975,19 @@ def add_review(day: Day, dnr_ticket: str) -> None:
     if escalation is None:
         raise SystemExit(f"no escalation was raised for {dnr_ticket}; cannot answer it")
     created = datetime.fromisoformat(escalation["created_at"])
-    day.event(f"slack-action-{day.rng.randrange(10**9):09d}", "review", "review.decision", escalation["order_id"],
-              created.astimezone(ET) + timedelta(hours=1, minutes=35),
-              {"escalation_id": escalation["escalation_id"], "decision": "approved", "reviewer": "mia.senior-cx",
-               "rationale": "No delivery photo or location from UPS; approve the replacement and open a carrier claim."})  # fmt: skip
+    day.event(
+        f"slack-action-{day.rng.randrange(10**9):09d}",
+        "review",
+        "review.decision",
+        escalation["order_id"],
+        created.astimezone(ET) + timedelta(hours=1, minutes=35),
+        {
+            "escalation_id": escalation["escalation_id"],
+            "decision": "approved",
+            "reviewer": "mia.senior-cx",
+            "rationale": "No delivery photo or location from UPS; approve the replacement and open a carrier claim.",
+        },
+    )
 
 
 def ordered_lines(day: Day) -> list[str]:

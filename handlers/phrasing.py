@@ -29,6 +29,11 @@ def first_name(ctx: OrderContext | None) -> str | None:
     return ctx.customer_name.strip().split()[0] or None
 
 
+def sentence_case(text: str) -> str:
+    """Upper-case the first letter only (``str.capitalize`` would lower-case "#EVR-1045")."""
+    return text[:1].upper() + text[1:]
+
+
 def order_ref(ctx: OrderContext) -> str:
     return f"order #{ctx.order_number}" if ctx.order_number else "your order"
 

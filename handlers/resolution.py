@@ -6,8 +6,9 @@ Pure. A draft is never executed here: it carries ``eligible``, ``requires_approv
 
 * cancellation: not cancelled already and nothing handed to the carrier (no label, no scan);
 * address change: no shipping label printed yet (afterwards only the carrier can redirect);
-* replacement / refund: the parcel is lost, stalled, returning, or delivered-but-not-received; for an
-  order still moving normally it is not eligible yet;
+* replacement / refund: eligible whenever the policy enables them (a damaged item, a lost or returning
+  parcel, a delivery dispute all qualify); the reasons say what the order is doing so the reviewer can
+  judge, and every draft still needs approval (a reviewer may also approve an ineligible draft);
 * an action type the policy disables is never eligible.
 """
 
@@ -59,11 +60,11 @@ def check(action: ActionType, ctx: OrderContext, condition: ConditionType, polic
             reasons.append("the shipping label is already printed; only the carrier can redirect it")
         if ctx.cancelled:
             reasons.append("order is cancelled")
-    elif condition not in RESOLVABLE_CONDITIONS:
-        reasons.append(f"not eligible while the order is {condition.replace('_', ' ')}")
     eligible = not reasons
     if eligible:
         reasons.append("meets policy")
+        if action in ("refund", "replacement") and condition not in RESOLVABLE_CONDITIONS:
+            reasons.append(f"note: the order is currently {condition.replace('_', ' ')}")
     return Eligibility(
         action_type=action,
         eligible=eligible,

@@ -17,6 +17,7 @@ from wismo.handlers.phrasing import (
     order_ref,
     ordered_shipments,
     scan_status_sentence,
+    sentence_case,
     shipment_labels,
     tracking_text,
 )
@@ -31,7 +32,7 @@ def partial_shipment(inp: HandlerInput) -> Assessment:
     assert ctx is not None
     tz = inp.policy.communications.timezone
     labels = shipment_labels(ctx)
-    lines = [f"{order_ref(ctx).capitalize()} is coming in more than one part. Here is where each part is:"]
+    lines = [f"{sentence_case(order_ref(ctx))} is coming in more than one part. Here is where each part is:"]
     key_parts = []
     for s in ordered_shipments(ctx):
         name = labels[s.shipment_id]
@@ -45,7 +46,7 @@ def partial_shipment(inp: HandlerInput) -> Assessment:
             )
         else:
             status = "being prepared at our fulfilment centre."
-        lines.append(f"- {name.capitalize()}{tracking_text(s)} with {what}: {status}")
+        lines.append(f"- {sentence_case(name)}{tracking_text(s)} with {what}: {status}")
         phase = "delivered" if s.delivered else "scanned" if s.physically_scanned else "label" if s.label_at else "prep"
         key_parts.append(f"{s.shipment_id}={phase}")
     pending = ctx.unshipped_units()

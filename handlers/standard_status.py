@@ -16,6 +16,7 @@ from wismo.handlers.phrasing import (
     order_ref,
     ordered_shipments,
     scan_status_sentence,
+    sentence_case,
     shipment_labels,
     tracking_text,
 )
@@ -52,7 +53,7 @@ def processing(inp: HandlerInput) -> Assessment:
     labelled = [s for s in ctx.shipments.values() if s.label_at is not None]
 
     def summary() -> str:
-        parts = [f"{order_ref(ctx).capitalize()} is being prepared and has not been handed to a carrier yet."]
+        parts = [f"{sentence_case(order_ref(ctx))} is being prepared and has not been handed to a carrier yet."]
         if ctx.ship_by is not None:
             parts.append(f"It is scheduled to ship by {customer_date(ctx.ship_by, tz)}.")
         if labelled:
@@ -110,7 +111,7 @@ def in_transit(inp: HandlerInput) -> Assessment:
     def summary() -> str:
         labels = shipment_labels(ctx)
         sentences = [
-            f"{labels[s.shipment_id].capitalize()}{tracking_text(s)}: {scan_status_sentence(s, tz)}."
+            f"{sentence_case(labels[s.shipment_id])}{tracking_text(s)}: {scan_status_sentence(s, tz)}."
             + estimate_sentence(s, inp.now, tz)
             for s in ships
             if s.physically_scanned
@@ -155,10 +156,10 @@ def delivered(inp: HandlerInput) -> Assessment:
     labels = shipment_labels(ctx)
     if len(ships) == 1:
         s = ships[0]
-        body = f"{order_ref(ctx).capitalize()} has been delivered: {scan_status_sentence(s, tz)}."
+        body = f"{sentence_case(order_ref(ctx))} has been delivered: {scan_status_sentence(s, tz)}."
     else:
         body = f"Every package of {order_ref(ctx)} has been delivered. " + " ".join(
-            f"{labels[s.shipment_id].capitalize()}: {scan_status_sentence(s, tz)}." for s in ships
+            f"{sentence_case(labels[s.shipment_id])}: {scan_status_sentence(s, tz)}." for s in ships
         )
     body += " If you cannot find it, just reply to this message and we will reopen your case and look into it."
     return finish(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from wismo.handlers.base import Assessment, HandlerInput
 from wismo.handlers.common import due_in, finish, options
-from wismo.handlers.phrasing import order_ref
+from wismo.handlers.phrasing import order_ref, sentence_case
 
 from wismo.timefmt import customer_date
 
@@ -27,7 +27,7 @@ def warehouse_pick_delay(inp: HandlerInput) -> Assessment:
         if s.pick_issue is not None and (s.picked_at is None or s.picked_at < s.pick_issue.at)
     ]
     deadline = ctx.fulfilment_deadline(inp.policy.thresholds.fulfilment_sla_hours)
-    parts = [f"{order_ref(ctx).capitalize()} has not left our fulfilment centre yet."]
+    parts = [f"{sentence_case(order_ref(ctx))} has not left our fulfilment centre yet."]
     if ctx.ship_by is not None and inp.now >= ctx.ship_by:
         parts.append(f"It was due to ship by {customer_date(ctx.ship_by, tz)}, and I am sorry it is running late.")
     else:

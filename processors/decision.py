@@ -579,21 +579,22 @@ def apply_review(
     """
     case, ctx, pol = ev.case, ev.ctx, ev.policy
     now = ev.event.occurred_at
-    esc = case.escalations[escalation_id]
-    esc.state = decision
+    esc = case.escalations.get(escalation_id)
+    if esc is not None:
+        esc.state = decision
+        draft_ids = list(esc.action_draft_ids)
+    else:  # the reviewer answered an action draft directly (a draft that needed no escalation)
+        draft_ids = [escalation_id]
     rt = route(ctx, case, now, pol.thresholds, missing=ev.missing)
     a = assess(HandlerInput(ctx=ctx, case=case, route=rt, now=now, policy=pol))
     channel, ticket = _channel(ev)
     mode = pol.mode_for(channel, a.result.condition_type)
     approved: list[str] = []
-    for did in esc.action_draft_ids:
+    for did in draft_ids:
         d = case.drafts.get(did)
-        if d is None:
-            continue
-        new_state = decision if d.approval_state == "pending_approval" else d.approval_state
-        if d.approval_state != "pending_approval":
-            continue
-        d.approval_state = new_state
+        if d is None or d.approval_state not in ("pending_approval", "not_eligible"):
+            continue  # already decided: a repeated decision changes nothing
+        d.approval_state = decision
         executed = decision == "approved" and pol.actions.writes_enabled
         if decision == "approved":
             approved.append(d.action_type)

@@ -138,6 +138,10 @@ _SAYS_DELIVERED = re.compile(
     r"delivered\b"
     r"|\bdelivered\b[^.?!\n]{0,40}\bbut\b"
     r"|\b(?:proof|photo|picture|confirmation|notification|notice)\s+of\s+delivery\b"
+    # "UPS says it was left on my porch": the carrier's delivery scan, in the customer's words
+    r"|\b(?:was|were|got|been|being)\s+left\s+(?:on|at|by|in|outside|next\s+to)\b"
+    r"|\bleft\s+(?:it\s+|them\s+)?(?:on|at|by|in|outside)\s+(?:my|the|our)\s+(?:front\s+|back\s+)?"
+    r"(?:door|doorstep|porch|steps?|mailbox|mail\s*box|lobby|reception|garage|gate|building)\b"
     r"|\bdelivery\s+(?:photo|picture|confirmation|notification|notice)\b"
 )
 
@@ -152,6 +156,10 @@ _CANCEL = re.compile(
 _CANCEL_KEYS: Final = ("canc", "stop")
 _CANCEL_REJECT = re.compile(  # "why did you cancel my order?" asks about a cancellation, it requests none
     r"\bdid\s+(?:you|u|they|someone|somebody|anyone|y'all)\s+(?:just\s+|already\s+)?$"
+    # "did the cancellation go through?", "has my cancellation been processed?": a status question
+    r"|\b(?:did|has|have|was|is)\s+(?:the|my|your|our)\s+$"
+    # "was my order cancelled?", "is it already canceled?"
+    r"|\b(?:is|was|has|have)\s+(?:it|this|that|(?:my|the|our)\s+order)\s+(?:been\s+)?(?:already\s+)?$"
 )
 
 # --- change address ----------------------------------------------------------------------------------

@@ -88,6 +88,8 @@ class Pipeline:
         self.policy = policy
         self.state = state or MemoryState()
         self.stats = Stats()
+        self._input: tuple[str | bytes | None, str | None, int | None] = (None, None, None)
+        """The raw input being processed, so a dead letter raised deep inside keeps the original line."""
 
     # ---- entry points ---------------------------------------------------------------------------
 
@@ -111,6 +113,7 @@ class Pipeline:
     ) -> list[Output]:
         self.stats.events_in += 1
         self.stats.events_by_type[event.type] += 1
+        self._input = (raw, source_name, line)
         out = self.advance_to(event.occurred_at, covered=self._covered_by(event))
         try:
             out += self._process(event)
@@ -393,18 +396,25 @@ class Pipeline:
         order_id = event.order_id
         p = event.payload
         case = st.cases.get(order_id)
-        if case is None or p.escalation_id not in case.escalations:
+        if case is None or (p.escalation_id not in case.escalations and p.escalation_id not in case.drafts):
             st.seen.add(event.event_id)
             self.stats.dead_letters += 1
+            raw, source_name, line = self._input
+            text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+            reason = (
+                f"review.decision refers to escalation {p.escalation_id!r}, which is not open on order "
+                f"{order_id!r}; check the escalation_id and order_id"
+            )
             return [
                 (
                     TOPIC_DLQ,
                     dead_letter(
-                        event.model_dump_json(),
-                        f"review.decision refers to escalation {p.escalation_id!r}, which is not "
-                        f"open on order {order_id!r}",
+                        text if text is not None else event.model_dump_json(),
+                        reason,
                         "unknown_reference",
                         obj=event.model_dump(mode="json"),
+                        source_name=source_name,
+                        line=line,
                     ),
                 )
             ]

@@ -331,10 +331,12 @@ def match_records(actual: list[dict[str, Any]], specs: list[dict[str, Any]], whe
         )
 
     if not assign(0, frozenset()):
-        details = [
-            f"  expected #{i}: " + "; ".join(min((record_problems(r, s) for r in actual), key=len) or ["?"])
-            for i, s in enumerate(specs)
-        ]
+
+        def closest(spec: dict[str, Any]) -> str:
+            problems = sorted((record_problems(r, spec) for r in actual), key=len)
+            return "; ".join(problems[0]) if problems and problems[0] else "matches, but another spec needs it"
+
+        details = [f"  expected #{i}: {closest(spec)}" for i, spec in enumerate(specs)]
         texts = "\n".join(f"  actual {r.get('kind')}: {r.get('text')!r}" for r in actual)
         raise AssertionError(f"{where}: records do not match\n" + "\n".join(details) + "\n" + texts)
 
@@ -468,10 +470,17 @@ def test_example_day_covers_every_condition(example_day: tuple[Records, Pipeline
     assert set(PRECEDENCE) <= seen, f"conditions never routed: {sorted(set(PRECEDENCE) - seen)}"
     check_record_contract(out)
     check_ids(out)
-    check_evaluations(EXAMPLE_DAY, out, pipeline, set())
+    forwarded = {
+        json.loads(raw)["event_id"] for _, raw in input_lines(EXAMPLE_DAY) if raw.startswith('{"event_id": "aftership-')
+    }
+    assert forwarded and pipeline.stats.duplicate_status >= len(forwarded)
+    check_evaluations(EXAMPLE_DAY, out, pipeline, forwarded)  # the same scan forwarded twice: dropped
     assert out[DLQ], "the example day includes malformed lines"
     assert pipeline.stats.duplicates + pipeline.stats.duplicate_status > 0, "the example day includes duplicates"
     assert EXAMPLE_DAY.stat().st_size < 1_000_000
+    assert {r["channel"] for r in out[REPLIES] if r["kind"] == "reply"} >= {"chat", "email", "ticket"}
+    approved = [r for r in out[ACTIONS] if r["approval_state"] == "approved"]
+    assert approved, "the reviewer decision in the example day answers an escalation"
 
 
 def test_example_day_is_sorted_by_event_time() -> None:

@@ -226,3 +226,25 @@ def test_replay_is_deterministic():
     evs = [*IN_TRANSIT, ticket(h=12), scan(h=30, status="delivery_failed", detail="access_issue"), tick(h=90)]
     a, b = run(*evs), run(*evs)
     assert a.records == b.records
+
+
+def test_reviewer_can_answer_an_action_draft_that_needed_no_escalation():
+    evs = [
+        placed(value=40),
+        fulfillment(),
+        label(),
+        scan(h=10),
+        scan(h=30, status="delivered", location="Porch"),
+        t := ticket(h=40, text="It says delivered but it's not here"),
+    ]
+    r = run(*evs)
+    [draft] = r.caused_by(t["event_id"], "wismo.actions")
+    rv = review("A1", 41, draft["action_id"], "approved")
+    r.feed(rv)
+    [upd] = r.caused_by(rv["event_id"], "wismo.actions")
+    assert upd["approval_state"] == "approved" and upd["draft_of"] == draft["action_id"]
+    [reply] = r.caused_by(rv["event_id"], "wismo.replies")
+    assert "replacement has been approved" in reply["text"]
+    # a redelivered decision changes nothing
+    r.feed(dict(rv, event_id="review-again"))
+    assert r.caused_by("review-again", "wismo.actions") == []

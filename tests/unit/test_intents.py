@@ -416,3 +416,27 @@ def test_throughput_is_fit_for_the_hot_path() -> None:
         extract_order_number(text)
     per_message = (time.perf_counter() - start) / len(texts)
     assert per_message < 0.002
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("UPS says it was left on my porch yesterday but there is nothing there", "not_received"),
+        ("The driver left it at the front door apparently, can't find it anywhere", "not_received"),
+    ],
+)
+def test_carrier_left_it_but_nothing_there_is_a_not_received_claim(text: str, expected: str) -> None:
+    assert expected in recognise_intents(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "did the cancellation go through?",
+        "Was my order cancelled?",
+        "has my cancellation been processed?",
+        "Is it already canceled?",
+    ],
+)
+def test_questions_about_a_cancellation_are_not_cancel_requests(text: str) -> None:
+    assert "cancel" not in recognise_intents(text)
