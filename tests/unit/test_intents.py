@@ -19,7 +19,7 @@ def extra(text: str) -> set[str]:
     """The intents beyond the ever-present status request."""
     found = recognise_intents(text)
     assert "status_request" in found
-    return set(found) - {"status_request"}
+    return {str(i) for i in found} - {"status_request"}
 
 
 # --- status only ------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel
 
 from wismo.pipeline import Pipeline
 from wismo.policy import load_policy
@@ -20,7 +21,7 @@ from wismo.records import (
 from wismo.replay import read_lines
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "day.ndjson"
-MODEL = {
+MODEL: dict[str, type[BaseModel]] = {
     "wismo.replies": ActionRecord,
     "wismo.notes": ActionRecord,
     "wismo.escalations": EscalationRecord,
