@@ -34,10 +34,10 @@ from wismo.handlers.resolution import requested_actions
 from wismo.processors.routing import Route, route
 from wismo.processors.triggers import Trigger, detect_trigger
 
-from wismo.case import MAX_SENT_KEPT, CaseState, DraftState, OpenEscalation, SentUpdate
+from wismo.case import MAX_SENT_KEPT, CaseState, DraftState, OpenEscalation, ReviewerDecision, SentUpdate
 from wismo.conditions import HANDLER_FOR
 from wismo.context import OrderContext
-from wismo.events import Event
+from wismo.events import Decision, Event
 from wismo.ids import action_id, decision_id
 from wismo.policy import Policy
 from wismo.records import (
@@ -49,6 +49,7 @@ from wismo.records import (
     ActionDraftRecord,
     ActionRecord,
     ActionType,
+    ApprovalState,
     DecisionRecord,
     EscalationRecord,
     Kind,
@@ -455,7 +456,7 @@ def _drafts(
     ids = []
     for action in types:
         el = check_eligibility(action, ctx, a.result.condition_type, ev.policy)
-        state = "pending_approval" if el.eligible else "not_eligible"
+        state: ApprovalState = "pending_approval" if el.eligible else "not_eligible"
         aid = action_id(ev.event.event_id, ev.case.wismo_case_id, "action_draft", action)
         text = (
             f"Draft {action.replace('_', ' ')} for order #{ctx.order_number}: "
@@ -569,7 +570,7 @@ def _escalate(
 
 
 def apply_review(
-    ev: Evaluation, escalation_id: str, decision: str, reviewer: str, rationale: str | None
+    ev: Evaluation, escalation_id: str, decision: Decision, reviewer: str, rationale: str | None
 ) -> DecisionRecord:
     """A reviewer's answer: internal note, updated drafts, saved values, and the case resumes.
 
@@ -625,6 +626,11 @@ def apply_review(
                 currency=(ctx.currency or None) if ctx is not None else None,
             ),
         )
+    case.reviewer_decisions.append(
+        ReviewerDecision(
+            event_id=ev.event.event_id, escalation_id=escalation_id, decision=decision, reviewer=reviewer, at=now
+        )
+    )
     if decision == "manual_takeover":
         case.manual_takeover = True
     note = (

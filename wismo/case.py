@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from wismo.conditions import ConditionType
+from wismo.records import ActionType, ApprovalState
 
 
 @dataclass(slots=True, kw_only=True)
@@ -49,8 +50,8 @@ class OpenEscalation:
 @dataclass(slots=True, kw_only=True)
 class DraftState:
     action_id: str
-    action_type: str
-    approval_state: str
+    action_type: ActionType
+    approval_state: ApprovalState
     escalation_id: str | None = None
 
 
@@ -89,7 +90,6 @@ class CaseState:
     open_ticket_id: str | None = None
     open_ticket_channel: str | None = None
     dnr_claimed_at: datetime | None = None
-    requested_actions: list[str] = field(default_factory=list)
     escalation_keys: list[str] = field(default_factory=list)
     """Keys of escalations already raised (condition|reasons), so backend re-evaluations do not repeat."""
     escalations: dict[str, OpenEscalation] = field(default_factory=dict)

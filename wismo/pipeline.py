@@ -73,7 +73,6 @@ class Stats:
     evaluations: int = 0
     conditions: Counter[str] = field(default_factory=Counter)
     outputs: Counter[str] = field(default_factory=Counter)
-    escalation_reasons: Counter[str] = field(default_factory=Counter)
     suppressed: Counter[str] = field(default_factory=Counter)
 
 

@@ -119,7 +119,7 @@ def _replay_partitioned(
 
             write = write_and_tap
         counter = None if progress is None else (lambda n: progress(n, 0))
-        stats = replay_partitioned(read_lines(paths), out_dir, policy, workers, write, counter)
+        stats = replay_partitioned(read_lines(paths), policy, workers, write, counter)
         stats.outputs.update(writer.counts)
     summary = Pipeline(policy)
     summary.stats = stats
