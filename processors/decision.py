@@ -134,6 +134,19 @@ def _base(
     }
 
 
+def _deliver(ev: Evaluation, a: Assessment, kind: Kind, text: str, mode: Mode, channel: str, ticket: str | None) -> str:
+    """Write a customer message that passed every gate: on ``wismo.replies`` in live mode, else as a
+    testing-mode draft note (same ``action_id`` either way). Returns the action id."""
+    aid = action_id(ev.event.event_id, ev.case.wismo_case_id, kind)
+    base = _base(ev, a, aid=aid, kind=kind, mode=mode, text=text, channel=channel, ticket=ticket)
+    if mode == "live":
+        _emit(ev, TOPIC_REPLIES, ActionRecord(**base))
+    else:
+        base["kind"] = "internal_note"
+        _emit(ev, TOPIC_NOTES, ActionRecord(**base, draft=True, draft_kind=kind, note_reason="testing_mode"))
+    return aid
+
+
 def _note(
     ev: Evaluation,
     a: Assessment,
@@ -302,44 +315,7 @@ def evaluate(ev: Evaluation) -> DecisionRecord:
                     violations=violations,
                 )
             else:
-                aid = action_id(ev.event.event_id, case.wismo_case_id, kind)
-                if mode == "live":
-                    _emit(
-                        ev,
-                        TOPIC_REPLIES,
-                        ActionRecord(
-                            **_base(
-                                ev,
-                                a,
-                                aid=aid,
-                                kind=kind,
-                                mode=mode,
-                                text=text,
-                                channel=channel,
-                                ticket=ticket,
-                            )
-                        ),
-                    )
-                else:
-                    _emit(
-                        ev,
-                        TOPIC_NOTES,
-                        ActionRecord(
-                            **_base(
-                                ev,
-                                a,
-                                aid=aid,
-                                kind="internal_note",
-                                mode=mode,
-                                text=text,
-                                channel=channel,
-                                ticket=ticket,
-                            ),
-                            draft=True,
-                            draft_kind=kind,
-                            note_reason="testing_mode",
-                        ),
-                    )
+                aid = _deliver(ev, a, kind, text, mode, channel, ticket)
                 sent = True
                 _record_sent(case, aid, kind, now, r.condition_type, a.status_key, promised=checkpoint is not None)
                 if trigger is not None and trigger.name == "follow_up_due":
@@ -657,35 +633,7 @@ def apply_review(
                 violations=violations,
             )
         else:
-            aid = action_id(ev.event.event_id, case.wismo_case_id, "reply")
-            if mode == "live":
-                _emit(
-                    ev,
-                    TOPIC_REPLIES,
-                    ActionRecord(
-                        **_base(ev, a, aid=aid, kind="reply", mode=mode, text=text, channel=channel, ticket=ticket)
-                    ),
-                )
-            else:
-                _emit(
-                    ev,
-                    TOPIC_NOTES,
-                    ActionRecord(
-                        **_base(
-                            ev,
-                            a,
-                            aid=aid,
-                            kind="internal_note",
-                            mode=mode,
-                            text=text,
-                            channel=channel,
-                            ticket=ticket,
-                        ),
-                        draft=True,
-                        draft_kind="reply",
-                        note_reason="testing_mode",
-                    ),
-                )
+            aid = _deliver(ev, a, "reply", text, mode, channel, ticket)
             _record_sent(case, aid, "reply", now, a.result.condition_type, a.status_key, promised=False)
     if decision in ("approved", "denied") and a.result.condition_type == "delivered_not_received":
         case.dnr_claimed_at = None if decision == "denied" else case.dnr_claimed_at
