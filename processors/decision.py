@@ -39,7 +39,7 @@ from wismo.conditions import HANDLER_FOR
 from wismo.context import OrderContext
 from wismo.events import Decision, Event
 from wismo.ids import action_id, decision_id
-from wismo.policy import Policy
+from wismo.policy import Policy, Thresholds
 from wismo.records import (
     TOPIC_ACTIONS,
     TOPIC_DECISIONS,
@@ -132,6 +132,38 @@ def _base(
         "next_follow_up_due_at": r.next_follow_up_due_at,
         "confidence": r.confidence,
     }
+
+
+def _withheld(
+    case: CaseState,
+    ctx: OrderContext | None,
+    a: Assessment,
+    kind: Kind,
+    trigger: Trigger | None,
+    now: datetime,
+    t: Thresholds,
+) -> str | None:
+    """Gates 1-4 of the module docstring: why a customer message must not go out now, or None."""
+    if case.manual_takeover:
+        return "manual_takeover"
+    human = ctx.last_human_public_update_at if ctx is not None else None
+    if (
+        human is not None
+        and (case.last_customer_update_at is None or human > case.last_customer_update_at)
+        and now - human <= timedelta(hours=t.human_handoff_hours)
+    ):
+        return "human_update_newer"
+    if (
+        kind == "proactive_update"
+        and trigger is not None
+        and not trigger.material
+        and case.last_proactive_at is not None
+        and now - case.last_proactive_at < timedelta(hours=t.proactive_min_interval_hours)
+    ):
+        return "throttled"
+    if a.confidence == "low" and kind == "reply" and a.condition_type != "missing_order_data":
+        return "low_confidence"
+    return None
 
 
 def _deliver(ev: Evaluation, a: Assessment, kind: Kind, text: str, mode: Mode, channel: str, ticket: str | None) -> str:
@@ -242,86 +274,40 @@ def evaluate(ev: Evaluation) -> DecisionRecord:
             requests=requests,
             checkpoint=checkpoint,
         )
-        human = ctx.last_human_public_update_at if ctx is not None else None
-        if case.manual_takeover:
-            suppressed = "manual_takeover"
-            _note(
-                ev,
-                a,
-                sub="",
-                text=text,
-                mode=mode,
-                channel=channel,
-                ticket=ticket,
-                reason=suppressed,
-                draft_kind=kind,
-            )
-        elif (
-            human is not None
-            and (case.last_customer_update_at is None or human > case.last_customer_update_at)
-            and now - human <= timedelta(hours=t.human_handoff_hours)
-        ):
-            suppressed = "human_update_newer"
-            _note(
-                ev,
-                a,
-                sub="",
-                text=text,
-                mode=mode,
-                channel=channel,
-                ticket=ticket,
-                reason=suppressed,
-                draft_kind=kind,
-            )
-        elif (
-            kind == "proactive_update"
-            and trigger is not None
-            and not trigger.material
-            and case.last_proactive_at is not None
-            and now - case.last_proactive_at < timedelta(hours=t.proactive_min_interval_hours)
-        ):
-            suppressed = "throttled"
-            case.pending_status_key = a.status_key
-            opens = case.last_proactive_at + timedelta(hours=t.proactive_min_interval_hours)
-            due = opens if due is None or opens < due else due
-        elif r.confidence == "low" and kind == "reply" and r.condition_type != "missing_order_data":
-            suppressed = "low_confidence"
-            _note(
-                ev,
-                a,
-                sub="",
-                text=text,
-                mode=mode,
-                channel=channel,
-                ticket=ticket,
-                reason=suppressed,
-                draft_kind=kind,
-            )
-        else:
+        suppressed = _withheld(case, ctx, a, kind, trigger, now, t)
+        violations: list[str] = []
+        if suppressed is None:
             violations = check_customer_text(text, a.facts())
             if violations:
                 suppressed = "guardrail_failed"
                 extra_reasons.append("guardrail_failed")
-                _note(
-                    ev,
-                    a,
-                    sub="",
-                    text=text,
-                    mode=mode,
-                    channel=channel,
-                    ticket=ticket,
-                    reason=suppressed,
-                    draft_kind=kind,
-                    violations=violations,
-                )
-            else:
-                aid = _deliver(ev, a, kind, text, mode, channel, ticket)
-                sent = True
-                _record_sent(case, aid, kind, now, r.condition_type, a.status_key, promised=checkpoint is not None)
-                if trigger is not None and trigger.name == "follow_up_due":
-                    case.checkpoints_without_change += 1
-                    if case.checkpoints_without_change >= t.stale_checkpoints_before_escalation:
-                        extra_reasons.append("follow_up_stalled")
+        if suppressed == "throttled":
+            # Nothing now; the change is sent when the window opens (a follow-up is due then).
+            assert case.last_proactive_at is not None
+            case.pending_status_key = a.status_key
+            opens = case.last_proactive_at + timedelta(hours=t.proactive_min_interval_hours)
+            due = opens if due is None or opens < due else due
+        elif suppressed is not None:
+            _note(
+                ev,
+                a,
+                sub="",
+                text=text,
+                mode=mode,
+                channel=channel,
+                ticket=ticket,
+                reason=suppressed,
+                draft_kind=kind,
+                violations=violations,
+            )
+        else:
+            aid = _deliver(ev, a, kind, text, mode, channel, ticket)
+            sent = True
+            _record_sent(case, aid, kind, now, r.condition_type, a.status_key, promised=checkpoint is not None)
+            if trigger is not None and trigger.name == "follow_up_due":
+                case.checkpoints_without_change += 1
+                if case.checkpoints_without_change >= t.stale_checkpoints_before_escalation:
+                    extra_reasons.append("follow_up_stalled")
     elif ev.contact is None and ev.event.type == "ticket.message":
         suppressed = "human_update" if ev.event.payload.author == "agent" else None
     elif trigger is None and ev.contact is None:

@@ -200,7 +200,8 @@ def test_sent_customer_text_is_safe(events: list[dict[str, Any]]) -> None:
         cause = by_id.get(rec["caused_by"], len(events) - 1)
         if rec["caused_by"].startswith("followup:"):
             due = datetime.fromisoformat(rec["created_at"])
-            cause = max([i for i, e in enumerate(events) if datetime.fromisoformat(e["occurred_at"]) <= due] or [0])
+            # a follow-up fires before the first event at or after its due time
+            cause = max([i for i, e in enumerate(events) if datetime.fromisoformat(e["occurred_at"]) < due] or [0])
         seen = events[: cause + 1]
         for m in DATE.finditer(text):
             d = date(2026, MONTHS.index(m.group(2)) + 1, int(m.group(1)))
