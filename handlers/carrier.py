@@ -41,7 +41,7 @@ def label_no_pickup(inp: HandlerInput) -> Assessment:
             f"{sid}: label {s.tracking_number} ({s.carrier}) at {s.label_at.isoformat()}, "
             f"no physical scan after {hours_since(inp, s.label_at):.0f}h"
         )
-    summary = f"An update on {order_ref(ctx)}: " + " ".join(sentences) + " We are checking the handoff to the carrier."
+    summary = f"An update on {order_ref(ctx)}. " + " ".join(sentences) + " We are checking the handoff to the carrier."
     return finish(
         inp,
         condition="label_created_no_pickup",
@@ -88,7 +88,7 @@ def no_movement(inp: HandlerInput) -> Assessment:
             f"({hours_since(inp, s.last_physical_scan_at):.0f}h ago)"
         )
     summary = (
-        f"An update on {order_ref(ctx)}: "
+        f"An update on {order_ref(ctx)}. "
         + " ".join(sentences)
         + " We are following up with the carrier to find out where it is."
     )
@@ -151,7 +151,7 @@ def delivery_failed(inp: HandlerInput) -> Assessment:
         inp,
         condition="delivery_failed",
         handler=HANDLER,
-        summary=f"An update on {order_ref(ctx)}: " + " ".join(sentences) + nxt,
+        summary=f"An update on {order_ref(ctx)}. " + " ".join(sentences) + nxt,
         internal="; ".join(internal) + (". Verify the address with the customer." if address else "."),
         action=action,
         opts=opts,
@@ -179,7 +179,7 @@ def return_to_sender(inp: HandlerInput) -> Assessment:
         )
         internal.append(f"{sid}: {s.status}, {s.failed_attempts} failed attempt(s)")
     summary = (
-        f"An update on {order_ref(ctx)}: "
+        f"An update on {order_ref(ctx)}. "
         + " ".join(sentences)
         + " A teammate will contact you about the options for getting your order to you."
     )

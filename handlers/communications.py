@@ -8,6 +8,7 @@ customer's own words back. Every customer text still goes through the guardrail 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from wismo.handlers.base import Assessment
@@ -42,11 +43,15 @@ def customer_text(
     *,
     tz: str,
     sign_off: str,
-    requests: list[ActionType] = (),  # type: ignore[assignment]
+    requests: Sequence[ActionType] = (),
     checkpoint: datetime | None = None,
+    unchanged: bool = False,
 ) -> str:
-    """The full customer message for a reply or proactive update."""
+    """The full customer message for a reply or proactive update. ``unchanged``: a promised checkpoint
+    with nothing new to report, which the message says plainly before restating the status."""
     parts = [greeting(ctx)]
+    if unchanged:
+        parts.append("As promised, here is your update: there has been no change since my last message.")
     if requests and a.result.condition_type != "restricted_hold":
         phrases = " and to ".join(ACTION_PHRASE[r] for r in requests)
         parts.append(

@@ -273,6 +273,7 @@ def evaluate(ev: Evaluation) -> DecisionRecord:
             sign_off=pol.communications.sign_off,
             requests=requests,
             checkpoint=checkpoint,
+            unchanged=trigger is not None and trigger.name == "follow_up_due" and a.status_key == case.last_status_sent,
         )
         suppressed = _withheld(case, ctx, a, kind, trigger, now, t)
         violations: list[str] = []
