@@ -270,8 +270,16 @@ class Pipeline:
         st = self.state
         ctx = st.contexts.get(key)
         order_id = None if key.startswith("ticket:") else key
-        reopen = contact is not None or bool(
-            backend_changed and ctx is not None and ctx.known and not ctx.cancelled and not ctx.all_delivered
+        current = st.cases.get(key)
+        reopen = (
+            current is not None
+            and not current.is_open
+            and (
+                contact is not None
+                or bool(
+                    backend_changed and ctx is not None and ctx.known and not ctx.cancelled and not ctx.all_delivered
+                )
+            )
         )
         case = self._case(key, order_id, event.occurred_at, reopen=reopen)
         if contact is not None:
