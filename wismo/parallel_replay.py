@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import gc
 import multiprocessing as mp
+import queue
+import threading
 import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import fields
@@ -38,6 +40,8 @@ from wismo.replay import InputLine
 
 BATCH_LINES = 2048
 """Input lines per round trip to the workers: large enough to amortise IPC, small enough to stream."""
+MAX_IN_FLIGHT = 4
+"""Batches sent but not yet written: keeps workers busy while the parent reads and writes."""
 
 Item = tuple[int, str | None, bytes, str, int]
 """(sequence number, watermark before the event as ISO text or None, raw line, source name, line number)"""
@@ -180,7 +184,11 @@ def replay_partitioned(
     progress: Callable[[int], None] | None = None,
 ) -> Stats:
     """Replay ``lines`` over ``workers`` processes; hand every record (topic, JSON bytes) to ``write`` in
-    input order. Returns the summed pipeline statistics."""
+    input order. Returns the summed pipeline statistics.
+
+    Up to ``MAX_IN_FLIGHT`` batches are outstanding, so workers never wait for the parent to write; one
+    reader thread per worker drains its results (a worker blocked on a full pipe would otherwise stall
+    the parent's next send)."""
     ctx = mp.get_context("fork")
     conns: list[Connection] = []
     procs = []
@@ -192,30 +200,70 @@ def replay_partitioned(
         child.close()
         conns.append(parent)
         procs.append(p)
+    results: list[queue.SimpleQueue[Any]] = [queue.SimpleQueue() for _ in range(workers)]
+
+    def drain(conn: Connection, q: queue.SimpleQueue[Any]) -> None:
+        try:
+            while True:
+                msg = conn.recv()
+                q.put(msg)
+                if isinstance(msg, tuple):  # the final (records, stats) answer
+                    return
+        except (EOFError, OSError) as exc:
+            q.put(exc)
+
+    readers = [threading.Thread(target=drain, args=(c, q), daemon=True) for c, q in zip(conns, results, strict=True)]
+    # A batch is larger than a pipe's buffer: sending it blocks until that worker reads it, which it does
+    # only after its current batch. One sender thread per worker keeps the others fed meanwhile.
+    outboxes: list[queue.SimpleQueue[Any]] = [queue.SimpleQueue() for _ in range(workers)]
+
+    def feed(conn: Connection, q: queue.SimpleQueue[Any]) -> None:
+        while True:
+            msg = q.get()
+            try:
+                conn.send(msg)
+            except (BrokenPipeError, OSError):
+                return
+            if msg[0] == "end":
+                return
+
+    senders = [threading.Thread(target=feed, args=(c, q), daemon=True) for c, q in zip(conns, outboxes, strict=True)]
+    for t in (*readers, *senders):
+        t.start()
+
+    def take(q: queue.SimpleQueue[Any]) -> Any:
+        msg = q.get()
+        if isinstance(msg, BaseException):
+            raise RuntimeError(f"a replay worker stopped: {msg!r}")
+        return msg
+
     router = PartitionRouter(workers)
     watermark: datetime | None = None
     wm_text: str | None = None
     batches: list[list[Item]] = [[] for _ in range(workers)]
-    in_flight = False
+    in_flight = 0
     seq = 0
 
-    def collect() -> None:
+    def collect_oldest() -> None:
+        nonlocal in_flight
         merged: list[Result] = []
-        for c in conns:
-            merged.extend(c.recv())
+        for q in results:
+            merged.extend(take(q))
         merged.sort(key=lambda r: r[0])
         for _, topic, data in merged:
             write(topic, data)
+        in_flight -= 1
 
     def flush() -> None:
         nonlocal in_flight, batches
-        if in_flight:
-            collect()
-        for c, b in zip(conns, batches, strict=True):
-            c.send(("batch", b))
+        while in_flight >= MAX_IN_FLIGHT:
+            collect_oldest()
+        for box, b in zip(outboxes, batches, strict=True):
+            box.put(("batch", b))
         batches = [[] for _ in range(workers)]
-        in_flight = True
+        in_flight += 1
 
+    stats: list[Stats] = []
     try:
         for item in lines:
             seq += 1
@@ -243,13 +291,13 @@ def replay_partitioned(
                 if progress is not None:
                     progress(seq)
         flush()
-        collect()
-        stats = []
-        for c in conns:
-            c.send(("end", wm_text, seq + 1))
+        while in_flight:
+            collect_oldest()
+        for box in outboxes:
+            box.put(("end", wm_text, seq + 1))
         tail: list[Result] = []
-        for c in conns:
-            out, st = c.recv()
+        for q in results:
+            out, st = take(q)
             tail.extend(out)
             stats.append(st)
         for _, topic, data in tail:
