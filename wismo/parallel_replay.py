@@ -228,8 +228,8 @@ def replay_partitioned(
                 return
 
     senders = [threading.Thread(target=feed, args=(c, q), daemon=True) for c, q in zip(conns, outboxes, strict=True)]
-    for t in (*readers, *senders):
-        t.start()
+    for thread in (*readers, *senders):
+        thread.start()
 
     def take(q: queue.SimpleQueue[Any]) -> Any:
         msg = q.get()
