@@ -95,6 +95,9 @@ def scan_status_sentence(s: Shipment, tz: str) -> str:
         return f"{carrier} attempted delivery{on} but could not complete it"
     if status == "return_to_sender":
         return f"{carrier} reports it is being returned to us{', as of ' + when if when else ''}"
+    if status == "exception":
+        why = "a weather delay" if s.detail == "weather" else "a delay"
+        return f"{carrier} reported {why} in its network{on}{loc}"
     last = customer_date(s.last_physical_scan_at, tz) if s.last_physical_scan_at else when
     return f"it is in transit with {carrier}; the latest carrier scan was on {last}{loc}"
 

@@ -107,6 +107,9 @@ def in_transit(inp: HandlerInput) -> Assessment:
     active = [s for s in ships if s.physically_scanned and not s.delivered]
     today = local_date(inp.now, tz)
     stale_eta = any(s.est_delivery is not None and s.est_delivery < today for s in active)
+    # A carrier exception we cannot read (no detail, or "other") is not a status we can explain: review it.
+    unexplained = any(s.status == "exception" and s.detail not in ("weather",) for s in active)
+    delayed = any(s.status == "exception" for s in active)
 
     def summary() -> str:
         labels = shipment_labels(ctx)
@@ -140,11 +143,11 @@ def in_transit(inp: HandlerInput) -> Assessment:
         opts=options(inp, "wait"),
         follow_up_reason="watch for a stall or a change to the carrier estimate",
         due=due,
-        confidence="medium" if stale_eta else "high",
+        confidence="low" if unexplained else "medium" if stale_eta or delayed else "high",
         reasons=[],
         status_key=status_key,
         team="shipping",
-        checkpoint_customer_facing=stale_eta,
+        checkpoint_customer_facing=stale_eta or delayed,
     )
 
 

@@ -310,7 +310,8 @@ def evaluate(ev: Evaluation) -> DecisionRecord:
                 if case.checkpoints_without_change >= t.stale_checkpoints_before_escalation:
                     extra_reasons.append("follow_up_stalled")
     elif ev.contact is None and ev.event.type == "ticket.message":
-        suppressed = "human_update" if ev.event.payload.author == "agent" else None
+        p = ev.event.payload
+        suppressed = ("human_update" if p.public else "teammate_internal_note") if p.author == "agent" else None
     elif trigger is None and ev.contact is None:
         suppressed = "no_change" if case.is_open else "case_closed"
 

@@ -198,3 +198,26 @@ def test_cancelled_order_answers_with_cancellation():
     [reply] = r.caused_by(t["event_id"], "wismo.replies")
     assert "cancelled on Monday, 2 November" in reply["text"]
     assert r.decision(t["event_id"])["condition_type"] == "processing_within_sla"
+
+
+def test_unexplained_carrier_exception_goes_to_review_not_the_customer():
+    r = run(placed(), fulfillment(), label(), scan(h=10), scan(h=20, status="exception"), t := ticket(h=22))
+    d = r.decision(t["event_id"])
+    assert d["condition_type"] == "standard_in_transit" and d["confidence"] == "low"
+    assert r.caused_by(t["event_id"], "wismo.replies") == []
+    [esc] = r.caused_by(t["event_id"], "wismo.escalations")
+    assert "low_confidence" in esc["escalation_reasons"]
+
+
+def test_weather_exception_is_explained_with_a_checkpoint():
+    r = run(
+        placed(),
+        fulfillment(),
+        label(),
+        scan(h=10),
+        scan(h=20, status="exception", detail="weather"),
+        t := ticket(h=22),
+    )
+    [reply] = r.caused_by(t["event_id"], "wismo.replies")
+    assert "weather delay" in reply["text"] and "update you by" in reply["text"]
+    assert "in transit" not in reply["text"]
