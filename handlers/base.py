@@ -57,6 +57,19 @@ def _text(t: Text) -> str:
     return t if isinstance(t, str) else t()
 
 
+def lazy_texts(build: Callable[[], tuple[str, str]]) -> tuple[Callable[[], str], Callable[[], str]]:
+    """Split one deferred ``(customer_safe_summary, internal_summary)`` builder into the two deferred
+    texts an :class:`Assessment` takes; ``build`` runs at most once."""
+    cache: list[tuple[str, str]] = []
+
+    def get() -> tuple[str, str]:
+        if not cache:
+            cache.append(build())
+        return cache[0]
+
+    return (lambda: get()[0]), (lambda: get()[1])
+
+
 @dataclass(slots=True)
 class Assessment:
     """A handler's answer: the specialist contract and the inputs of the decision stage.

@@ -2,12 +2,13 @@
 sender (SPEC §3 rows 5-8).
 
 Avoids: treating label creation as carrier possession (a labelled parcel is "waiting for the carrier to
-collect it", never "shipped"); exposing carrier scan codes (each reason has customer wording).
+collect it", never "shipped"); exposing carrier scan codes (each reason has customer wording). Texts are
+written only when a record needs them (``lazy_texts``).
 """
 
 from __future__ import annotations
 
-from wismo.handlers.base import Assessment, HandlerInput
+from wismo.handlers.base import Assessment, HandlerInput, lazy_texts
 from wismo.handlers.common import due_in, finish, hours_since, options
 from wismo.handlers.phrasing import (
     DELIVERY_FAILURE_REASON,
@@ -21,40 +22,49 @@ from wismo.records import RecommendedAction
 from wismo.timefmt import customer_date
 
 HANDLER = "carrier_exception"
+INVESTIGATION_DETAILS = ("lost", "damaged")
 
 
 def label_no_pickup(inp: HandlerInput) -> Assessment:
     ctx = inp.ctx
     assert ctx is not None
     tz = inp.policy.communications.timezone
-    labels = shipment_labels(ctx)
-    sentences = []
-    internal = []
-    for sid in inp.route.shipment_ids:
-        s = ctx.shipments[sid]
-        assert s.label_at is not None
-        sentences.append(
-            f"A shipping label for {labels[sid]} was created on {customer_date(s.label_at, tz)}, but "
-            f"{carrier_name(s)} has not scanned the parcel yet, so it is not in the carrier's hands."
+    sids = inp.route.shipment_ids
+
+    def texts() -> tuple[str, str]:
+        labels = shipment_labels(ctx)
+        sentences = []
+        internal = []
+        for sid in sids:
+            s = ctx.shipments[sid]
+            assert s.label_at is not None
+            sentences.append(
+                f"A shipping label for {labels[sid]} was created on {customer_date(s.label_at, tz)}, but "
+                f"{carrier_name(s)} has not scanned the parcel yet, so it is not in the carrier's hands."
+            )
+            internal.append(
+                f"{sid}: label {s.tracking_number} ({s.carrier}) at {s.label_at.isoformat()}, "
+                f"no physical scan after {hours_since(inp, s.label_at):.0f}h"
+            )
+        return (
+            f"An update on {order_ref(ctx)}. " + " ".join(sentences) + " We are checking the handoff to the carrier.",
+            "; ".join(internal) + ". Trace the handoff with the carrier and the fulfilment site.",
         )
-        internal.append(
-            f"{sid}: label {s.tracking_number} ({s.carrier}) at {s.label_at.isoformat()}, "
-            f"no physical scan after {hours_since(inp, s.label_at):.0f}h"
-        )
-    summary = f"An update on {order_ref(ctx)}. " + " ".join(sentences) + " We are checking the handoff to the carrier."
+
+    summary, internal = lazy_texts(texts)
     return finish(
         inp,
         condition="label_created_no_pickup",
         handler=HANDLER,
         summary=summary,
-        internal="; ".join(internal) + ". Trace the handoff with the carrier and the fulfilment site.",
+        internal=internal,
         action="trace",
         opts=options(inp, "wait", "cancel"),
         follow_up_reason="confirm the carrier's first scan after the handoff trace",
         due=due_in(inp, "label_created_no_pickup"),
         confidence="high",
         reasons=[],
-        status_key="no_pickup:" + ",".join(inp.route.shipment_ids),
+        status_key="no_pickup:" + ",".join(sids),
         team="shipping",
     )
 
@@ -63,54 +73,60 @@ def no_movement(inp: HandlerInput) -> Assessment:
     ctx = inp.ctx
     assert ctx is not None
     tz = inp.policy.communications.timezone
-    labels = shipment_labels(ctx)
-    sentences = []
-    internal = []
-    lost = False
-    for sid in inp.route.shipment_ids:
-        s = ctx.shipments[sid]
-        name = labels[sid]
-        last = customer_date(s.last_physical_scan_at, tz) if s.last_physical_scan_at else None
-        if s.status == "exception" and s.detail in ("lost", "damaged"):
-            lost = True
-            sentences.append(
-                f"{carrier_name(s)} has reported a problem with {name}{tracking_text(s)} while it was in their "
-                f"network (last update on {customer_date(s.status_at, tz) if s.status_at else last})."
-            )
-        else:
-            sentences.append(
-                f"{carrier_name(s)} last scanned {name}{tracking_text(s)} on {last} and has not reported any "
-                "movement since."
-            )
-        internal.append(
-            f"{sid}: {s.status}/{s.detail or '-'}, last physical scan "
-            f"{s.last_physical_scan_at.isoformat() if s.last_physical_scan_at else '?'} "
-            f"({hours_since(inp, s.last_physical_scan_at):.0f}h ago)"
-        )
-    summary = (
-        f"An update on {order_ref(ctx)}. "
-        + " ".join(sentences)
-        + " We are following up with the carrier to find out where it is."
+    sids = inp.route.shipment_ids
+    lost = any(
+        ctx.shipments[sid].status == "exception" and ctx.shipments[sid].detail in INVESTIGATION_DETAILS for sid in sids
     )
-    reasons = ["carrier_investigation"] if lost else []
+
+    def texts() -> tuple[str, str]:
+        labels = shipment_labels(ctx)
+        sentences = []
+        internal = []
+        for sid in sids:
+            s = ctx.shipments[sid]
+            name = labels[sid]
+            last = customer_date(s.last_physical_scan_at, tz) if s.last_physical_scan_at else None
+            if s.status == "exception" and s.detail in INVESTIGATION_DETAILS:
+                sentences.append(
+                    f"{carrier_name(s)} has reported a problem with {name}{tracking_text(s)} while it was in their "
+                    f"network (last update on {customer_date(s.status_at, tz) if s.status_at else last})."
+                )
+            else:
+                sentences.append(
+                    f"{carrier_name(s)} last scanned {name}{tracking_text(s)} on {last} and has not reported any "
+                    "movement since."
+                )
+            internal.append(
+                f"{sid}: {s.status}/{s.detail or '-'}, last physical scan "
+                f"{s.last_physical_scan_at.isoformat() if s.last_physical_scan_at else '?'} "
+                f"({hours_since(inp, s.last_physical_scan_at):.0f}h ago)"
+            )
+        return (
+            f"An update on {order_ref(ctx)}. "
+            + " ".join(sentences)
+            + " We are following up with the carrier to find out where it is.",
+            "; ".join(internal)
+            + (
+                ". Carrier reports lost/damaged: open a claim and review replacement or refund."
+                if lost
+                else ". Open a carrier trace."
+            ),
+        )
+
+    summary, internal = lazy_texts(texts)
     return finish(
         inp,
         condition="no_tracking_movement",
         handler=HANDLER,
         summary=summary,
-        internal="; ".join(internal)
-        + (
-            ". Carrier reports lost/damaged: open a claim and review replacement or refund."
-            if lost
-            else ". Open a carrier trace."
-        ),
+        internal=internal,
         action="replacement_review" if lost else "trace",
         opts=options(inp, "wait", *(("replacement", "refund") if lost else ())),
         follow_up_reason="carrier investigation result",
         due=due_in(inp, "no_tracking_movement"),
         confidence="high",
-        reasons=reasons,
-        status_key="stalled:" + ",".join(inp.route.shipment_ids) + (":lost" if lost else ""),
+        reasons=["carrier_investigation"] if lost else [],
+        status_key="stalled:" + ",".join(sids) + (":lost" if lost else ""),
         team="shipping",
     )
 
@@ -119,20 +135,8 @@ def delivery_failed(inp: HandlerInput) -> Assessment:
     ctx = inp.ctx
     assert ctx is not None
     tz = inp.policy.communications.timezone
-    labels = shipment_labels(ctx)
-    sentences = []
-    internal = []
-    address = False
-    for sid in inp.route.shipment_ids:
-        s = ctx.shipments[sid]
-        reason = DELIVERY_FAILURE_REASON.get(s.detail or "", "the carrier could not complete the delivery")
-        address = address or s.detail == "address_issue"
-        when = customer_date(s.status_at, tz) if s.status_at else "the latest attempt"
-        sentences.append(f"{carrier_name(s)} tried to deliver {labels[sid]}{tracking_text(s)} on {when}, but {reason}.")
-        internal.append(
-            f"{sid}: delivery_failed/{s.detail or '-'} attempt {s.failed_attempts} at "
-            f"{s.status_at.isoformat() if s.status_at else '?'}"
-        )
+    sids = inp.route.shipment_ids
+    address = any(ctx.shipments[sid].detail == "address_issue" for sid in sids)
     if address:
         nxt = (
             " Please reply to confirm your full delivery address, including any flat or unit number, so we "
@@ -147,20 +151,41 @@ def delivery_failed(inp: HandlerInput) -> Assessment:
         )
         opts = options(inp, "reattempt", "hold_for_pickup")
         action = "monitor" if not inp.contact else "answer"
+
+    def texts() -> tuple[str, str]:
+        labels = shipment_labels(ctx)
+        sentences = []
+        internal = []
+        for sid in sids:
+            s = ctx.shipments[sid]
+            reason = DELIVERY_FAILURE_REASON.get(s.detail or "", "the carrier could not complete the delivery")
+            when = customer_date(s.status_at, tz) if s.status_at else "the latest attempt"
+            sentences.append(
+                f"{carrier_name(s)} tried to deliver {labels[sid]}{tracking_text(s)} on {when}, but {reason}."
+            )
+            internal.append(
+                f"{sid}: delivery_failed/{s.detail or '-'} attempt {s.failed_attempts} at "
+                f"{s.status_at.isoformat() if s.status_at else '?'}"
+            )
+        return (
+            f"An update on {order_ref(ctx)}. " + " ".join(sentences) + nxt,
+            "; ".join(internal) + (". Verify the address with the customer." if address else "."),
+        )
+
+    summary, internal = lazy_texts(texts)
     return finish(
         inp,
         condition="delivery_failed",
         handler=HANDLER,
-        summary=f"An update on {order_ref(ctx)}. " + " ".join(sentences) + nxt,
-        internal="; ".join(internal) + (". Verify the address with the customer." if address else "."),
+        summary=summary,
+        internal=internal,
         action=action,
         opts=opts,
         follow_up_reason="confirm the reattempt or the address correction",
         due=due_in(inp, "delivery_failed"),
         confidence="high",
         reasons=[],
-        status_key="delivery_failed:"
-        + ",".join(f"{sid}#{ctx.shipments[sid].failed_attempts}" for sid in inp.route.shipment_ids),
+        status_key="delivery_failed:" + ",".join(f"{sid}#{ctx.shipments[sid].failed_attempts}" for sid in sids),
         team="shipping",
     )
 
@@ -168,34 +193,40 @@ def delivery_failed(inp: HandlerInput) -> Assessment:
 def return_to_sender(inp: HandlerInput) -> Assessment:
     ctx = inp.ctx
     assert ctx is not None
-    labels = shipment_labels(ctx)
-    sentences = []
-    internal = []
-    for sid in inp.route.shipment_ids:
-        s = ctx.shipments[sid]
-        attempts = f" after {s.failed_attempts} delivery attempts" if s.failed_attempts >= 2 else ""
-        sentences.append(
-            f"{carrier_name(s)} reports that {labels[sid]}{tracking_text(s)} is being returned to us{attempts}."
+    sids = inp.route.shipment_ids
+
+    def texts() -> tuple[str, str]:
+        labels = shipment_labels(ctx)
+        sentences = []
+        internal = []
+        for sid in sids:
+            s = ctx.shipments[sid]
+            attempts = f" after {s.failed_attempts} delivery attempts" if s.failed_attempts >= 2 else ""
+            sentences.append(
+                f"{carrier_name(s)} reports that {labels[sid]}{tracking_text(s)} is being returned to us{attempts}."
+            )
+            internal.append(f"{sid}: {s.status}, {s.failed_attempts} failed attempt(s)")
+        return (
+            f"An update on {order_ref(ctx)}. "
+            + " ".join(sentences)
+            + " A teammate will contact you about the options for getting your order to you.",
+            "; ".join(internal) + ". Resolution needed: reship (replacement) or refund once returned.",
         )
-        internal.append(f"{sid}: {s.status}, {s.failed_attempts} failed attempt(s)")
-    summary = (
-        f"An update on {order_ref(ctx)}. "
-        + " ".join(sentences)
-        + " A teammate will contact you about the options for getting your order to you."
-    )
+
+    summary, internal = lazy_texts(texts)
     a = finish(
         inp,
         condition="return_to_sender",
         handler=HANDLER,
         summary=summary,
-        internal="; ".join(internal) + ". Resolution needed: reship (replacement) or refund once returned.",
+        internal=internal,
         action="replacement_review",
         opts=options(inp, "replacement", "refund", "address_correction"),
         follow_up_reason="resolution decision for the returning parcel",
         due=due_in(inp, "return_to_sender"),
         confidence="high",
         reasons=["resolution_required"],
-        status_key="rts:" + ",".join(inp.route.shipment_ids),
+        status_key="rts:" + ",".join(sids),
         team="cx",
     )
     a.requested_decision = "Choose the resolution for the returning parcel: reship or refund."
