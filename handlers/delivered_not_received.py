@@ -8,7 +8,7 @@ drafted for approval. Nothing is promised: the draft needs approval (writes are 
 
 from __future__ import annotations
 
-from wismo.handlers.base import Assessment, HandlerInput
+from wismo.handlers.base import Assessment, HandlerInput, lazy_texts
 from wismo.handlers.common import due_in, finish, is_high_value, options
 from wismo.handlers.phrasing import carrier_name, order_ref, shipment_labels
 
@@ -21,31 +21,33 @@ def delivered_not_received(inp: HandlerInput) -> Assessment:
     ctx = inp.ctx
     assert ctx is not None
     tz = inp.policy.communications.timezone
-    labels = shipment_labels(ctx)
-    sentences = []
-    weak = []
-    for sid in inp.route.shipment_ids:
-        s = ctx.shipments[sid]
-        when = customer_date(s.delivered_at, tz) if s.delivered_at else "recently"
-        where = f", with the delivery location noted as {s.delivered_location}" if s.delivered_location else ""
-        sentences.append(f"{carrier_name(s)} recorded {labels[sid]} as delivered on {when}{where}.")
-        if not s.delivered_location:
-            weak.append(sid)
+    sids = inp.route.shipment_ids
+    weak = [sid for sid in sids if not ctx.shipments[sid].delivered_location]
     high = is_high_value(inp)
-    reasons = []
-    if weak:
-        reasons.append("weak_delivery_proof")
-    summary = (
-        f"I am sorry that {order_ref(ctx)} has not reached you. "
-        + " ".join(sentences)
-        + " Please check around the delivery spot, with neighbours and with any building reception or "
-        "mail room. We have opened a delivery investigation with the carrier."
-    )
-    internal = (
-        f"DNR claimed at {inp.case.dnr_claimed_at.isoformat() if inp.case.dnr_claimed_at else '?'}; "
-        f"delivered shipments {list(inp.route.shipment_ids)}; proof {'weak' if weak else 'carrier location'}"
-        f"; order value {ctx.order_value} {ctx.currency} ({'high' if high else 'below threshold'})."
-    )
+    reasons = ["weak_delivery_proof"] if weak else []
+
+    def texts() -> tuple[str, str]:
+        labels = shipment_labels(ctx)
+        sentences = []
+        for sid in sids:
+            s = ctx.shipments[sid]
+            when = customer_date(s.delivered_at, tz) if s.delivered_at else "recently"
+            where = f", with the delivery location noted as {s.delivered_location}" if s.delivered_location else ""
+            sentences.append(f"{carrier_name(s)} recorded {labels[sid]} as delivered on {when}{where}.")
+        summary = (
+            f"I am sorry that {order_ref(ctx)} has not reached you. "
+            + " ".join(sentences)
+            + " Please check around the delivery spot, with neighbours and with any building reception or "
+            "mail room. We have opened a delivery investigation with the carrier."
+        )
+        internal = (
+            f"DNR claimed at {inp.case.dnr_claimed_at.isoformat() if inp.case.dnr_claimed_at else '?'}; "
+            f"delivered shipments {list(sids)}; proof {'weak' if weak else 'carrier location'}"
+            f"; order value {ctx.order_value} {ctx.currency} ({'high' if high else 'below threshold'})."
+        )
+        return summary, internal
+
+    summary, internal = lazy_texts(texts)
     preferred = inp.contact.resolution if inp.contact and inp.contact.resolution else "replacement"
     a = finish(
         inp,
@@ -59,7 +61,7 @@ def delivered_not_received(inp: HandlerInput) -> Assessment:
         due=due_in(inp, "delivered_not_received"),
         confidence="medium" if weak else "high",
         reasons=reasons,
-        status_key="dnr:" + ",".join(inp.route.shipment_ids),
+        status_key="dnr:" + ",".join(sids),
         team="cx",
     )
     a.action_requests.append(preferred)

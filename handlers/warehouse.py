@@ -7,7 +7,7 @@ exposing pick-exception codes. Pick exceptions escalate to the fulfilment owners
 
 from __future__ import annotations
 
-from wismo.handlers.base import Assessment, HandlerInput
+from wismo.handlers.base import Assessment, HandlerInput, lazy_texts
 from wismo.handlers.common import due_in, finish, options
 from wismo.handlers.phrasing import order_ref, sentence_case
 
@@ -26,25 +26,27 @@ def warehouse_pick_delay(inp: HandlerInput) -> Assessment:
         for s in ctx.shipments.values()
         if s.pick_issue is not None and (s.picked_at is None or s.picked_at < s.pick_issue.at)
     ]
-    deadline = ctx.fulfilment_deadline(inp.policy.thresholds.fulfilment_sla_hours)
-    parts = [f"{sentence_case(order_ref(ctx))} has not left our fulfilment centre yet."]
-    if ctx.ship_by is not None and inp.now >= ctx.ship_by:
-        parts.append(f"It was due to ship by {customer_date(ctx.ship_by, tz)}, and I am sorry it is running late.")
-    else:
-        parts.append("It is taking longer than it should to prepare, and I am sorry for the wait.")
-    parts.append("We are looking into it")
-    summary = " ".join(parts) + "."
     reasons = ["warehouse_exception"] if issues else ["sla_breach"]
-    internal = (
-        f"{reason}; fulfilment deadline {deadline.isoformat() if deadline else 'unknown'}; "
-        + (
-            "; ".join(
-                f"pick exception {i.reason} (SKUs {', '.join(i.skus) or '-'}) at {i.at.isoformat()}" for i in issues
-            )
-            or "no pick exception recorded"
+
+    def texts() -> tuple[str, str]:
+        deadline = ctx.fulfilment_deadline(inp.policy.thresholds.fulfilment_sla_hours)
+        parts = [f"{sentence_case(order_ref(ctx))} has not left our fulfilment centre yet."]
+        if ctx.ship_by is not None and inp.now >= ctx.ship_by:
+            parts.append(f"It was due to ship by {customer_date(ctx.ship_by, tz)}, and I am sorry it is running late.")
+        else:
+            parts.append("It is taking longer than it should to prepare, and I am sorry for the wait.")
+        parts.append("We are looking into it")
+        exceptions = "; ".join(
+            f"pick exception {i.reason} (SKUs {', '.join(i.skus) or '-'}) at {i.at.isoformat()}" for i in issues
         )
-        + ". Investigate with the fulfilment site; confirm a pick date from the WMS."
-    )
+        internal = (
+            f"{reason}; fulfilment deadline {deadline.isoformat() if deadline else 'unknown'}; "
+            + (exceptions or "no pick exception recorded")
+            + ". Investigate with the fulfilment site; confirm a pick date from the WMS."
+        )
+        return " ".join(parts) + ".", internal
+
+    summary, internal = lazy_texts(texts)
     key_reason = ",".join(sorted(i.reason for i in issues)) if issues else "sla"
     a = finish(
         inp,

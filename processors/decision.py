@@ -238,8 +238,13 @@ def evaluate(ev: Evaluation) -> DecisionRecord:
     requests: list[ActionType] = []
     if ev.contact is not None and r.condition_type not in ("missing_order_data",):
         requests = requested_actions(ev.contact.intents, ev.contact.resolution)
-    draft_types = [x for x in [*requests, *a.action_requests] if x not in _pending_drafts(case)]
-    draft_types = list(dict.fromkeys(draft_types))
+    # A customer's request is drafted unless the same action already waits for approval; a handler's own
+    # resolution path (return to sender, delivery dispute) is drafted once per case, whatever came of it.
+    pending = {d.action_type for d in case.drafts.values() if d.approval_state == "pending_approval"}
+    drafted = {d.action_type for d in case.drafts.values()}
+    draft_types = list(
+        dict.fromkeys([x for x in requests if x not in pending] + [x for x in a.action_requests if x not in drafted])
+    )
     draft_ids = (
         _drafts(ev, a, draft_types, mode, channel, ticket)
         if ctx is not None and r.condition_type != "restricted_hold"
@@ -406,10 +411,6 @@ def _record_sent(
     case.sent.append(SentUpdate(action_id=aid, kind=kind, at=now, condition_type=condition, status_key=status_key))
     if len(case.sent) > MAX_SENT_KEPT:
         del case.sent[: len(case.sent) - MAX_SENT_KEPT]
-
-
-def _pending_drafts(case: CaseState) -> set[str]:
-    return {d.action_type for d in case.drafts.values() if d.approval_state == "pending_approval"}
 
 
 def _drafts(

@@ -248,3 +248,19 @@ def test_reviewer_can_answer_an_action_draft_that_needed_no_escalation():
     # a redelivered decision changes nothing
     r.feed(dict(rv, event_id="review-again"))
     assert r.caused_by("review-again", "wismo.actions") == []
+
+
+def test_a_decided_resolution_is_not_drafted_again_by_later_evaluations():
+    evs = [
+        placed(value=40),
+        fulfillment(),
+        label(),
+        scan(h=10),
+        scan(h=30, status="delivered", location="Porch"),
+        t := ticket(h=40, text="It says delivered but it's not here"),
+    ]
+    r = run(*evs)
+    [draft] = r.caused_by(t["event_id"], "wismo.actions")
+    r.feed(review("A1", 41, draft["action_id"], "denied"), k := tick("A1", h=100))
+    assert r.caused_by(k["event_id"], "wismo.actions") == []
+    assert not [a for a in r.topic("wismo.actions") if a["caused_by"].startswith("followup:")]
