@@ -261,6 +261,7 @@ def test_a_decided_resolution_is_not_drafted_again_by_later_evaluations():
     ]
     r = run(*evs)
     [draft] = r.caused_by(t["event_id"], "wismo.actions")
-    r.feed(review("A1", 41, draft["action_id"], "denied"), k := tick("A1", h=100))
+    r.feed(review("A1", 41, draft["action_id"], "approved"), k := tick("A1", h=100))
+    assert r.decision(k["event_id"])["condition_type"] == "delivered_not_received"
     assert r.caused_by(k["event_id"], "wismo.actions") == []
     assert not [a for a in r.topic("wismo.actions") if a["caused_by"].startswith("followup:")]
