@@ -221,9 +221,8 @@ def evaluate(ev: Evaluation) -> DecisionRecord:
         ambiguous=ev.ambiguous,
     )
     a = assess(inp)
-    r = a  # the decision fields; texts are written only if a record needs them
     channel, ticket = _channel(ev)
-    mode = pol.mode_for(channel, r.condition_type)
+    mode = pol.mode_for(channel, a.condition_type)
     suppressed: str | None = None
     trigger: Trigger | None = None
 
@@ -236,7 +235,7 @@ def evaluate(ev: Evaluation) -> DecisionRecord:
 
     # --- resolution drafts -------------------------------------------------------------------------
     requests: list[ActionType] = []
-    if ev.contact is not None and r.condition_type not in ("missing_order_data",):
+    if ev.contact is not None and a.condition_type not in ("missing_order_data",):
         requests = requested_actions(ev.contact.intents, ev.contact.resolution)
     # A customer's request is drafted unless the same action already waits for approval; a handler's own
     # resolution path (return to sender, delivery dispute) is drafted once per case, whatever came of it.
@@ -247,7 +246,7 @@ def evaluate(ev: Evaluation) -> DecisionRecord:
     )
     draft_ids = (
         _drafts(ev, a, draft_types, mode, channel, ticket)
-        if ctx is not None and r.condition_type != "restricted_hold"
+        if ctx is not None and a.condition_type != "restricted_hold"
         else []
     )
 
@@ -262,12 +261,12 @@ def evaluate(ev: Evaluation) -> DecisionRecord:
         follow_up_due = bool(
             ev.follow_up or (case.next_follow_up_due_at is not None and now >= case.next_follow_up_due_at)
         )
-        own = rt.underlying if r.condition_type == "repeated_contact" else r.condition_type
+        own = rt.underlying if a.condition_type == "repeated_contact" else a.condition_type
         trigger = detect_trigger(own, a.status_key, ev.signals, case, follow_up_due=follow_up_due)
         if trigger is not None and a.result.customer_safe_summary:
             kind = "proactive_update"
     extra_reasons: list[str] = []
-    due = r.next_follow_up_due_at
+    due = a.next_follow_up_due_at
     sent = False
     if kind is not None:
         checkpoint = due if a.checkpoint_customer_facing else None
@@ -309,7 +308,7 @@ def evaluate(ev: Evaluation) -> DecisionRecord:
         else:
             aid = _deliver(ev, a, kind, text, mode, channel, ticket)
             sent = True
-            _record_sent(case, aid, kind, now, r.condition_type, a.status_key, promised=checkpoint is not None)
+            _record_sent(case, aid, kind, now, a.condition_type, a.status_key, promised=checkpoint is not None)
             if trigger is not None and trigger.name == "follow_up_due":
                 case.checkpoints_without_change += 1
                 if case.checkpoints_without_change >= t.stale_checkpoints_before_escalation:
@@ -321,12 +320,12 @@ def evaluate(ev: Evaluation) -> DecisionRecord:
         suppressed = "no_change" if case.is_open else "case_closed"
 
     # --- escalation ---------------------------------------------------------------------------------
-    reasons = list(r.escalation_reasons)
+    reasons = list(a.escalation_reasons)
     if requests:
         reasons.append("customer_requested_action")
     reasons += [x for x in extra_reasons if x not in reasons]
     if reasons:
-        key = f"{r.condition_type}|{','.join(sorted(reasons))}"
+        key = f"{a.condition_type}|{','.join(sorted(reasons))}"
         if ev.contact is not None or key not in case.escalation_keys or "guardrail_failed" in extra_reasons:
             _escalate(ev, a, reasons, mode, channel, ticket, draft_ids)
             if key not in case.escalation_keys:
@@ -344,11 +343,11 @@ def evaluate(ev: Evaluation) -> DecisionRecord:
     if sent and not (kind is not None and a.checkpoint_customer_facing and due is not None):
         case.checkpoint_promised = False
     case.next_follow_up_due_at = due
-    case.follow_up_reason = r.follow_up_reason if due is not None else None
-    case.condition_type = r.condition_type
+    case.follow_up_reason = a.follow_up_reason if due is not None else None
+    case.condition_type = a.condition_type
     case.last_evaluated_at = now
     cancelled = ctx is not None and ctx.cancelled and not any(s.physically_scanned for s in ctx.shipments.values())
-    if case.is_open and (a.close_case or r.condition_type == "delivered" or cancelled):
+    if case.is_open and (a.close_case or a.condition_type == "delivered" or cancelled):
         case.status = "closed"
         case.closed_at = now
         case.next_follow_up_due_at = None
@@ -357,9 +356,9 @@ def evaluate(ev: Evaluation) -> DecisionRecord:
         decision_id=decision_id(ev.event.event_id, case.wismo_case_id),
         case_id=case.wismo_case_id,
         order_id=case.order_id,
-        condition_type=r.condition_type,
+        condition_type=a.condition_type,
         handler=a.handler,
-        recommended_action=r.recommended_action,
+        recommended_action=a.recommended_action,
         escalation_reasons=reasons,
         mode=mode,
         caused_by=ev.event.event_id,
@@ -369,7 +368,7 @@ def evaluate(ev: Evaluation) -> DecisionRecord:
         event_type=ev.event.type,
         trigger=trigger.name if trigger else None,
         inputs=_inputs(ev, rt),
-        confidence=r.confidence,
+        confidence=a.confidence,
         next_follow_up_due_at=case.next_follow_up_due_at,
         kill_switch=pol.modes.kill_switch,
     )
