@@ -8,10 +8,13 @@ invented date, an internal signal or an unapproved promise in front of a custome
 Codes: ``date_not_in_data``, ``generic_window``, ``restricted_term``, ``shipped_before_scan``,
 ``split_not_itemised``, ``unapproved_promise``, ``internal_signal``, ``hold_wording``.
 
-Pure logic, on the hot path of every outgoing text. Every regex is compiled at import and runs over one
-lower-cased, space-prefixed copy of the text; word regexes start with the non-word character before the
-word so ``re`` can skip ahead (:func:`_words`), rules whose words are absent are skipped by substring
-checks, and dates are found from the digit runs of the text.
+Pure logic, on the hot path of every outgoing text, so the work is shaped by what ``re`` and ``str`` do
+fast in C. Every regex is compiled at import and runs over one lower-cased, space-prefixed copy of the text;
+word regexes start with the non-word character before the word so ``re`` can skip ahead (:func:`_words`).
+The text's words (runs of a-z) and runs of digits are split out once, in C, from a one-byte-a-character
+copy: a rule whose regex needs a word the text lacks is skipped with one set operation (:func:`_runs`),
+dates are checked from the digit runs, and the costly promise regexes scan only the stretches around
+their key words (:func:`_phrases_with`). Every shortcut finds exactly what the full scan would.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from __future__ import annotations
 import itertools
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
@@ -78,11 +81,42 @@ _TRANSLATE = str.maketrans(
 )  # fmt: skip
 
 
+_FOLDED = frozenset(map(chr, _TRANSLATE))
+_ASCII_BYTES = bytes(range(128))
+
+
+def _non_ascii(s: str) -> str:
+    """The non-ASCII characters of ``s``, found in C from its UTF-8 bytes."""
+    return s.encode("utf-8", "surrogatepass").translate(None, _ASCII_BYTES).decode("utf-8", "surrogatepass")
+
+
+# Characters that NFKC leaves alone wherever they stand (no compatibility mapping, no combining class, and never
+# the second of a composed pair): a text of these and ASCII is already in NFKC. Accented Latin letters,
+# dashes, quotes and currency signs; tests/unit/test_guardrails.py checks the property.
+_NFKC_STABLE = frozenset(
+    c
+    for c in map(chr, itertools.chain(range(0xA1, 0x180), range(0x2010, 0x205F), range(0x20A0, 0x20C1)))
+    if unicodedata.normalize("NFKC", c) == c and not unicodedata.combining(c)
+)
+
+
+def _fold(text: str) -> tuple[str, str]:
+    """:func:`_normalise` and the non-ASCII characters of the text before folding."""
+    if text.isascii():
+        return text, ""
+    rest = _non_ascii(text)
+    if not _NFKC_STABLE.issuperset(rest):
+        text = unicodedata.normalize("NFKC", text)
+        rest = _non_ascii(text)
+    # str.translate with a dict looks up every character; most texts have nothing to fold ("—" is kept)
+    if "`" in text or not _FOLDED.isdisjoint(rest):
+        text = text.translate(_TRANSLATE)
+    return text, rest
+
+
 def _normalise(text: str) -> str:
     """Fold look-alike characters so a rule cannot be dodged by a curly quote or a zero-width space."""
-    if text.isascii():
-        return text
-    return unicodedata.normalize("NFKC", text).translate(_TRANSLATE)
+    return _fold(text)[0]
 
 
 def _lower(s: str) -> str:
@@ -101,14 +135,83 @@ def _blank(m: re.Match[str]) -> str:
     return " " * len(m.group())
 
 
-def _blank_urls(low: str) -> str:
+def _blank_links(low: str) -> tuple[str, bool]:
+    """``_URL_RE.sub(_blank, low)``, trying the regex only where "http" or "www." starts; and whether a link
+    is glued to the letters before it ("seehttps://..."), which blanking cuts into a shorter word."""
+    pieces: list[str] = []
+    done = 0
+    glued = False
+    h, w = low.find("http"), low.find("www.")
+    while h >= 0 or w >= 0:
+        i = w if h < 0 else h if w < 0 else min(h, w)
+        m = _URL_RE.match(low, i)
+        pos = i + 1 if m is None else m.end()
+        if m is not None:
+            glued = glued or "a" <= low[i - 1 : i] <= "z"
+            pieces += (low[done:i], " " * (pos - i))
+            done = pos
+        if 0 <= h < pos:
+            h = low.find("http", pos)
+        if 0 <= w < pos:
+            w = low.find("www.", pos)
+    if not pieces:
+        return low, False
+    pieces.append(low[done:])
+    return "".join(pieces), glued
+
+
+def _blank_urls(low: str) -> tuple[str, bool]:
     """``low`` with links and e-mail addresses blanked (offsets kept): a tracking link's dates, query keys
-    and codes are not prose the customer is told."""
+    and codes are not prose the customer is told. Also whether blanking cut a word short (see
+    :func:`_blank_links`; an e-mail address and an item title never start or end inside a word)."""
+    glued = False
     if "://" in low or "www." in low:
-        low = _URL_RE.sub(_blank, low)
+        low, glued = _blank_links(low)
     if "@" in low:
         low = _EMAIL_RE.sub(_blank, low)
-    return low
+    return low, glued
+
+
+_LETTER_BYTES = bytes(c if 0x61 <= c <= 0x7A else 0x20 for c in range(256))
+_DIGIT_BYTES = bytes(c if 0x30 <= c <= 0x39 else 0x20 for c in range(256))
+
+
+_GATE_WORDS: set[bytes] = set()
+"""Every word a rule looks for before running its regexes (filled by :func:`_runs`)."""
+
+
+def _letter_runs(data: bytes) -> list[bytes]:
+    """The words of ``data`` (a text, one byte a character): its maximal runs of the letters a-z, found in C.
+
+    A regex that needs a whole word (one that starts after a non-letter and ends before one) can only match
+    when that word is among them, so a rule whose words are all absent is skipped with one set operation
+    (on the words in :data:`_GATE_WORDS`) instead of a search of the text."""
+    return data.translate(_LETTER_BYTES).split()
+
+
+def _digit_runs(data: bytes, low: str, plain: str) -> list[tuple[int, int]]:
+    """(start, end) of every maximal run of the digits 0-9 in ``plain``: found in C from ``data``, ``low`` as
+    one byte a character, leaving out the runs blanked in ``plain`` (blanking never cuts a run of digits)."""
+    spans = []
+    find = data.find
+    pos = 0
+    for run in data.translate(_DIGIT_BYTES).split():
+        pos = find(run, pos)  # nothing but non-digits lies between the previous run and this one
+        end = pos + len(run)
+        if plain[pos] == low[pos]:
+            spans.append((pos, end))
+        pos = end
+    return spans
+
+
+def _runs(words: str | Iterable[str]) -> frozenset[bytes]:
+    """``words`` (space-separated) as letter runs, registered in :data:`_GATE_WORDS`."""
+    return _gate(frozenset(w.encode() for w in (words.split() if isinstance(words, str) else words)))
+
+
+def _gate(runs: frozenset[bytes]) -> frozenset[bytes]:
+    _GATE_WORDS.update(runs)
+    return runs
 
 
 def _find_all(hay: str, needle: str) -> Iterator[int]:
@@ -125,23 +228,55 @@ def _find_all(hay: str, needle: str) -> Iterator[int]:
         i = hay.find(needle, i + 1)
 
 
-def _blank_titles(low: str, facts: GuardrailFacts) -> str:
+@dataclass(frozen=True, slots=True)
+class _OrderNames:
+    """What the rules look for of an order's own names, worked out once per order (see :func:`_order_names`)."""
+
+    title_keys: tuple[str, ...]
+    """The longer item titles, lower case: blanked from the text (:func:`_blank_titles`)."""
+    unscanned: tuple[tuple[str, str], ...]
+    """(lower-case key, name) of what the carrier has not scanned (see :func:`_check_scans`)."""
+    itemised: tuple[tuple[str, bool, str], ...]
+    """(lower-case key with single spaces, whole word?, what is missing) of each shipment label and item a
+    split reply must name (see :func:`_check_split`)."""
+
+
+@lru_cache(maxsize=256)
+def _order_names(shipments: tuple[ShipmentFacts, ...], pending: tuple[str, ...]) -> _OrderNames:
+    titles = {t for s in shipments for t in s.item_titles} | set(pending)
+    title_keys = tuple({_lower(t.strip()) for t in titles if " " in t.strip() or len(t.strip()) >= 10})
+    # Names of what the carrier has not scanned: unscanned shipments' labels and items, pending items. A title
+    # that is also in a scanned shipment (a split quantity) is ambiguous and left out.
+    scanned_titles = {_lower(t.strip()) for s in shipments if s.physically_scanned for t in s.item_titles}
+    unscanned: dict[str, str] = {}
+    for s in shipments:
+        if not s.physically_scanned:
+            unscanned.setdefault(_lower(s.label.strip()), s.label)
+            for t in s.item_titles:
+                unscanned.setdefault(_lower(t.strip()), t)
+    for t in pending:
+        unscanned.setdefault(_lower(t.strip()), t)
+    named = tuple((key, name) for key, name in unscanned.items() if key and key not in scanned_titles)
+    itemised: list[tuple[str, bool, str]] = []
+    for s in shipments:
+        itemised.append((_flat_lower(s.label), True, f"shipment {_quote(s.label)}"))
+        itemised += ((_flat_lower(t), False, f"item {_quote(t)} of {_quote(s.label)}") for t in s.item_titles)
+    itemised += ((_flat_lower(t), False, f"pending item {_quote(t)}") for t in pending)
+    return _OrderNames(title_keys, named, tuple(itemised))
+
+
+def _flat_lower(s: str) -> str:
+    return _lower(" ".join(s.split()))
+
+
+def _blank_titles(low: str, order: _OrderNames) -> str:
     """``low`` with the order's longer item titles blanked (offsets kept): a title is data, so the "friday"
     in "Friday Night Mug" is not an invented date."""
-    titles = {t for s in facts.shipments for t in s.item_titles} | set(facts.pending_item_titles)
-    for key in {_lower(t.strip()) for t in titles if " " in t.strip() or len(t.strip()) >= 10}:
-        for i in list(_find_all(low, key)):
-            low = low[:i] + " " * len(key) + low[i + len(key) :]
+    for key in order.title_keys:
+        if key in low:
+            for i in list(_find_all(low, key)):
+                low = low[:i] + " " * len(key) + low[i + len(key) :]
     return low
-
-
-def _find_prefix(hay: str, prefix: str) -> Iterator[int]:
-    """Offsets where ``prefix`` starts a word in ``hay``."""
-    i = hay.find(prefix)
-    while i >= 0:
-        if not (i and hay[i - 1].isalnum()):
-            yield i
-        i = hay.find(prefix, i + 1)
 
 
 def _trie(alternatives: Iterable[str]) -> str:
@@ -219,15 +354,21 @@ _TIME_TAIL = re.compile(r"(?::[0-5]\d)?\s*[ap]\.?m\.?(?![a-z])|:[0-5]\d(?!\d)")
 _HOURS_TAIL = re.compile(r"\s*(?:h|hrs?)(?![a-z])")
 _RANGE_DM_TAIL = re.compile(rf"{_ORDS}?\s*(?:-|–|—|to|and)\s*\d{{1,2}}{_ORDS}?\s+(?:of\s+)?{_MON}")
 _RANGE_MD_TAIL = re.compile(rf"{_ORDS}?\s*(?:-|–|—|to|and)\s*\d{{1,2}}(?!\d)")
-_NAME_AT = re.compile(rf"({_WDAY})|({_MON})")
-_NAME_PREFIXES = tuple(sorted({*_WEEKDAY_NUM, *(m for m in _MONTH_NUM if len(m) == 3)}))
+# Every word _WDAY / _MON match, as letter runs (see _letter_runs).
+_WEEKDAY_WORDS = _runs(
+    "monday tuesday wednesday thursday friday saturday sunday mon tues tue wed thurs thur thu fri sat sun"
+)
+_MONTH_WORDS = _runs(_MONTH_NUM)
+_NAME_WORDS = _WEEKDAY_WORDS | _MONTH_WORDS
 _MONTH_WINDOW_HEAD = re.compile(
     r"(?<![a-z])(?:in|by|before|until|till|during|through|throughout|early|mid|late|around|end\s+of|"
     r"beginning\s+of|start\s+of|middle\s+of|(?:first|second)\s+half\s+of|(?:first|second|third|last)\s+week\s+of)"
     r"(?:\s*-\s*|\s+)(?:the\s+)?(?:(?:end|start|beginning|middle)\s+of\s+)?(?:early\s+|mid\s*-?\s*|late\s+)?$"
 )
 _CLOCK_WORD_RE = _words("noon", "midday", "midnight")
+_CLOCK_WORDS = _runs("noon midday midnight")
 _RANGE_STARTS = frozenset("-–—atsnr")  # "-", "to", "and", or an ordinal suffix before them
+_RANGE_HEADS = ("-", "–", "—", "to", "and", "st", "nd", "rd", "th")
 _DM_STARTS = frozenset("jfmasondtr")  # month initials, "of", ordinal suffixes
 _AM_PM = frozenset("ap")
 _ORDINALS = frozenset({"st", "nd", "rd", "th"})
@@ -261,15 +402,26 @@ def _weekday_ok(orig: str, start: int, word: str) -> bool:
     return word in _FULL_WEEKDAYS or orig[start].isupper()
 
 
+@lru_cache(maxsize=256)
+def _by_month_day(allowed: frozenset[date]) -> dict[tuple[int, int], list[date]]:
+    """The allowed dates by (month, day); shared between calls, so never modified."""
+    by_md: dict[tuple[int, int], list[date]] = {}
+    for d in allowed:
+        by_md.setdefault((d.month, d.day), []).append(d)
+    return by_md
+
+
 class _Dates:
     """One pass over the digit runs of a text, finding every date form and checking it."""
 
-    __slots__ = ("allowed", "by_md", "low", "orig", "out", "spans")
+    __slots__ = ("by_md", "low", "named", "orig", "out", "spans")
 
     def __init__(self, orig: str, low: str, allowed: frozenset[date], out: list[str]) -> None:
-        self.orig, self.low, self.allowed, self.out = orig, low, allowed, out
-        self.by_md: dict[tuple[int, int], list[date]] | None = None
+        self.orig, self.low, self.out = orig, low, out
+        self.by_md = _by_month_day(allowed)
         self.spans: list[tuple[int, int]] = []
+        self.named: set[int] = set()
+        """Offsets of the weekday and month names inside :attr:`spans`."""
 
     def bad(self, a: int, b: int, why: str) -> None:
         snippet = self.orig[a:b].rstrip(" ,")
@@ -277,34 +429,31 @@ class _Dates:
             snippet = snippet[:-1]  # "7 November." at the end of a sentence
         self.out.append(f"date_not_in_data: {_quote(snippet)} ({why})")
 
-    def candidates(self, month: int, day: int, year: int | None) -> list[date]:
-        if self.by_md is None:
-            self.by_md = {}
-            for d in self.allowed:
-                self.by_md.setdefault((d.month, d.day), []).append(d)
-        found = self.by_md.get((month, day), [])
-        return found if year is None else [d for d in found if d.year == year]
-
-    def weekday_before(self, start: int) -> tuple[int, int | None]:
-        """(new start, weekday) when a weekday name is written right before the date at ``start``."""
-        m = _WD_HEAD.search(self.low, max(0, start - 16), start)
-        if m is None or not _weekday_ok(self.orig, m.start(1), m.group(1)):
-            return start, None
-        return m.start(1), _WEEKDAY_NUM[m.group(1)[:3]]
-
-    def check(self, a: int, b: int, readings: list[tuple[int, int, int | None]]) -> None:
-        """The date written at [a, b) must be an allowed date under every reading, with its weekday."""
-        a, wd = self.weekday_before(a)
+    def check(self, a: int, b: int, readings: Sequence[tuple[int, int, int | None]]) -> None:
+        """The date written at [a, b) must be an allowed date under every reading, with its weekday (when a
+        weekday name is written right before it)."""
+        wd = None
+        m = _WD_HEAD.search(self.low, a - 16 if a > 16 else 0, a)
+        if m is not None:
+            name, start = m.group(1), m.start(1)
+            if name in _FULL_WEEKDAYS or self.orig[start].isupper():  # _weekday_ok
+                a, wd = start, _WEEKDAY_NUM[name[:3]]
+                self.named.add(a)
         self.spans.append((a, b))
+        by_md = self.by_md
         for month, day, year in readings:
-            if not _valid(month, day, year):
+            if not (1 <= month <= 12 and 1 <= day <= _MAX_DAY[month - 1]) or (
+                year is not None and not _valid(month, day, year)
+            ):
                 self.bad(a, b, "not a valid calendar date")
                 return
-            found = self.candidates(month, day, year)
+            found = by_md.get((month, day), [])
+            if year is not None:
+                found = [d for d in found if d.year == year]
             why = None
             if not found:
                 why = "not a date in the order data"
-            elif wd is not None and not any(d.weekday() == wd for d in found):
+            elif wd is not None and wd not in map(date.weekday, found):
                 actual = "/".join(sorted({WEEKDAYS[d.weekday()] for d in found}))
                 why = f"weekday does not match the date, which is a {actual}"
             if why is not None:
@@ -313,21 +462,29 @@ class _Dates:
                 self.bad(a, b, why)
                 return
 
-    def run(self) -> None:
+    def run(self, runs: Iterable[tuple[int, int]]) -> None:
+        """``runs``: the (start, end) of every run of digits (``\\d+``) in the text, in order."""
         low, orig, out = self.low, self.orig, self.out
         skip_to = 0
-        for m in _DIGITS_RE.finditer(low):
-            s, e = m.span()
+        for s, e in runs:
             pc = low[s - 1] if s else " "
             if s < skip_to or pc.isalnum() or pc == "_":
                 continue
             n = e - s
             nxt = low[e : e + 1]
-            after = low[e : e + 8].lstrip()[:1]  # next non-space character
-            if n <= 2 and after in _RANGE_STARTS and (r := _RANGE_DM_TAIL.match(low, e)) is not None:
+            rest = low[e : e + 8].lstrip()
+            after = rest[:1]  # next non-space character
+            if (
+                n <= 2
+                and after in _RANGE_STARTS
+                and (len(rest) < 3 or rest.startswith(_RANGE_HEADS))  # what _RANGE_DM_TAIL starts with
+                and (r := _RANGE_DM_TAIL.match(low, e)) is not None
+            ):
                 out.append(f"generic_window: {_snippet(orig, s, r.end())} (date range)")
             if after == "h" and pc not in ".:" and (h := _HOURS_TAIL.match(low, e)) is not None:
                 out.append(f"generic_window: {_snippet(orig, s, h.end())}")
+            if n > 2 and (n != 4 or not nxt or nxt not in "-/."):
+                continue  # only a year can start a date (one() would return None)
             end = self.one(s, e, n, pc, nxt, after)
             if end is not None:
                 skip_to = end
@@ -336,7 +493,7 @@ class _Dates:
         """Check the date that the digit run [s, e) starts or ends; return where the date ends."""
         low, orig = self.low, self.orig
         if n == 4 and nxt and nxt in "-/." and pc != "." and (t := _ISO_TAIL.match(low, e)) is not None:
-            self.check(s, t.end(), [(int(t.group(2)), int(t.group(3)), int(low[s:e]))])
+            self.check(s, t.end(), ((int(t.group(2)), int(t.group(3)), int(low[s:e])),))
             return t.end()
         if n > 2:
             return None
@@ -357,17 +514,20 @@ class _Dates:
             after in _DM_STARTS
             and pc not in ".,/$£€"
             and (t := _DM_TAIL.match(low, e)) is not None
-            and _month_ok(orig, t.start(1), t.group(1))
+            and _month_ok(orig, m := t.start(1), month := t.group(1))
         ):
-            self.check(s, t.end(), [(_MONTH_NUM[t.group(1)], int(low[s:e]), _year(t.group(2)))])
-            return t.end()
+            self.named.add(m)
+            end = t.end()
+            self.check(s, end, ((_MONTH_NUM[month], int(low[s:e]), _year(t.group(2))),))
+            return end
         if pc in " .\t\n" and s >= 4:
             h = _MD_HEAD.search(low, max(0, s - 16), s)
             if h is not None and _month_ok(orig, h.start(1), h.group(1)):
                 t = _MD_TAIL.match(low, e)
                 if t is not None:
                     day = int(low[s:e])
-                    self.check(h.start(1), t.end(), [(_MONTH_NUM[h.group(1)], day, _year(t.group(1)))])
+                    self.named.add(h.start(1))
+                    self.check(h.start(1), t.end(), ((_MONTH_NUM[h.group(1)], day, _year(t.group(1))),))
                     if after in _RANGE_STARTS and (r := _RANGE_MD_TAIL.match(low, e)) is not None:
                         self.out.append(f"generic_window: {_snippet(orig, h.start(1), r.end())} (date range)")
                     return t.end()
@@ -378,6 +538,8 @@ class _Dates:
         ):
             h = _ORD_HEAD.search(low, max(0, s - 30), s)
             if h is not None and (h.group(1) is None or _weekday_ok(orig, h.start(1), h.group(1))):
+                if h.group(1) is not None:
+                    self.named.add(h.start(1))
                 self.spans.append((h.start(), t.end()))
                 self.bad(h.start(), t.end(), "a day of the month without the month; write the full date")
                 return t.end()
@@ -390,20 +552,40 @@ class _Dates:
         return any(a <= pos < b for a, b in self.spans)
 
 
-def _check_dates(orig: str, low: str, facts: GuardrailFacts, out: list[str]) -> None:
+def _names_at(low: str, names: Iterable[bytes]) -> list[tuple[int, str]]:
+    """(offset, name) of every weekday or month name written as a word of its own in ``low``: a whole run
+    of letters, not glued to a letter or digit in front."""
+    found = []
+    for raw in names:
+        name = raw.decode()
+        i = low.find(name)
+        while i >= 0:
+            if not (i and low[i - 1].isalnum()) and not ("a" <= low[i + len(name) : i + len(name) + 1] <= "z"):
+                found.append((i, name))
+            i = low.find(name, i + 1)
+    found.sort()
+    return found
+
+
+def _check_dates(
+    orig: str, low: str, words: set[bytes], digits: Iterable[tuple[int, int]], facts: GuardrailFacts, out: list[str]
+) -> None:
     dates = _Dates(orig, low, facts.allowed_dates, out)
-    dates.run()
-    # Weekday and month names outside the dates found above (found by their first three letters).
-    for a in sorted(i for p in _NAME_PREFIXES for i in _find_prefix(low, p)):
-        m = _NAME_AT.match(low, a)
-        if m is None or dates.covered(a):
+    dates.run(digits)
+    # Weekday and month names outside the dates found above. Usually every name is one of the dates' own
+    # (no name overlaps another, so counting them is enough to know).
+    names = _NAME_WORDS.intersection(words)
+    if names and sum(map(low.count, map(bytes.decode, names))) == len(dates.named):
+        names = frozenset()
+    for a, name in _names_at(low, names):
+        if dates.covered(a):
             continue
-        if m.group(1) is not None:
-            if _weekday_ok(orig, a, m.group(1)):
-                dates.bad(a, m.end(), "a weekday without a date is an invented relative date")
-        elif _month_ok(orig, a, m.group(2)) and (h := _MONTH_WINDOW_HEAD.search(low, max(0, a - 40), a)):
-            dates.bad(h.start(), m.end(), "a month without a day is an invented window")
-    if "noon" in low or "midday" in low or "midnight" in low:
+        if name.encode() in _WEEKDAY_WORDS:
+            if _weekday_ok(orig, a, name):
+                dates.bad(a, a + len(name), "a weekday without a date is an invented relative date")
+        elif _month_ok(orig, a, name) and (h := _MONTH_WINDOW_HEAD.search(low, max(0, a - 40), a)):
+            dates.bad(h.start(), a + len(name), "a month without a day is an invented window")
+    if not _CLOCK_WORDS.isdisjoint(words):
         for m in _CLOCK_WORD_RE.finditer(low):
             dates.bad(m.start() + 1, m.end(), "a time of day is never in customer text")
 
@@ -464,6 +646,24 @@ _GENERIC_RE = _words(
     r"the\s+other\s+day",
     tail=r"(?![a-z])",
 )
+# A _GENERIC_RE match has one of these words: a unit, a relative word, or a number word written against its
+# unit ("twodays", "threetofivedays").
+_UNITS = ("day", "days", "hour", "hours", "hr", "hrs", "h", "week", "weeks", "wk", "wks", "month", "months")
+_NUMBER_ENDS = (  # the last word of each of _NUM's number words
+    "a", "an", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
+    "fourteen", "fifteen", "twenty", "thirty", "few", "couple", "of", "several",
+)  # fmt: skip
+_GENERIC_RUNS = _runs(_UNITS) | _runs("tomorrow weekend today tonight eod cob business early overnight yesterday")
+_NUMBER_RUNS = tuple(w.encode() for w in _NUMBER_ENDS)
+_RANGE_RUNS = (b"to", b"or", b"and")
+_GLUED_NUMBERS = (
+    *_NUMBER_RUNS,  # "two"
+    *map(b"".join, itertools.product(_RANGE_RUNS, _NUMBER_RUNS)),  # "tofive"
+    *map(b"".join, itertools.product(_NUMBER_RUNS, _RANGE_RUNS, _NUMBER_RUNS)),  # "twotofive"
+)
+_GENERIC_WORDS = _GENERIC_RUNS | _gate(
+    frozenset(map(b"".join, itertools.product(_GLUED_NUMBERS, (u.encode() for u in _UNITS))))
+)
 # Every _GENERIC_RE match contains one of these; most texts contain none, so the big regex is skipped.
 _GENERIC_GATE = (
     " day", "-day", "days", "hour", "hrs", "week", "wk", "month", "tomorrow", "eod", "cob", "overnight",
@@ -474,6 +674,9 @@ _CONTEXT_WINDOW_RE = _words(
     "today", "tonight", "shortly", r"this\s+(?:morning|afternoon|evening)", r"within\s+the\s+day", tail="(?![a-z])"
 )
 _CONTEXT_WORDS = ("today", "tonight", "shortly", "this morning", "this afternoon", "this evening", "within the")
+# A _CONTEXT_WINDOW_RE match ends with one of these words.
+_CONTEXT_RUNS = _runs("today tonight shortly morning afternoon evening day")
+_WINDOW_WORDS = _GENERIC_WORDS | _CONTEXT_RUNS  # _check_windows needs one of these
 _DELIVERY_VERB_RE = re.compile(
     r"(?:arriv|deliver|ship|dispatch|reach|get\s+to\s+you|with\s+you|expect|transit|on\s+(?:its|the)\s+way|"
     r"send|sent|leav|left|collect|pick|ready|prepar|pack|out\s+for)"
@@ -492,11 +695,11 @@ def _sentence_at(low: str, start: int, end: int) -> str:
     return low[a : min(ends) if ends else len(low)]
 
 
-def _check_windows(orig: str, low: str, out: list[str]) -> None:
-    if any(k in low for k in _GENERIC_GATE):
+def _check_windows(orig: str, low: str, words: set[bytes], out: list[str]) -> None:
+    if not _GENERIC_WORDS.isdisjoint(words) and any(k in low for k in _GENERIC_GATE):
         for m in _GENERIC_RE.finditer(low):
             out.append(f"generic_window: {_snippet(orig, m.start() + 1, m.end())}")
-    if not any(w in low for w in _CONTEXT_WORDS):
+    if _CONTEXT_RUNS.isdisjoint(words) or not any(w in low for w in _CONTEXT_WORDS):
         return
     for m in _CONTEXT_WINDOW_RE.finditer(low):
         if _DELIVERY_VERB_RE.search(_sentence_at(low, m.start() + 1, m.end())):
@@ -525,9 +728,17 @@ _RESTRICTED_GATE = (
     "supplier", "vendor", "manufacturer", "purchase order", "po ", "ponum", "declined", "blam", "messed", "screwed",
     "dropped the ball", "botched",
 )  # fmt: skip
+# A _RESTRICTED_RE match has one of these words, or a word starting "fraud", "internal" or "blam".
+_RESTRICTED_RUNS = _runs(
+    "risk risks risky riskier riskiest payment payments charge chargeback chargebacks team teams compliance "
+    "safety prevention supplier suppliers vendor vendors manufacturer manufacturers purchase po ponum ponumber "
+    "declined messed screwed dropped botched"
+)
 _BLAME_RE = _words("fault", "mistake", "error")
+_BLAME_RUNS = _runs("fault mistake error")
 _BLAME_HEAD = re.compile(r"(?:(?<![a-z])(?:their|his|her|its)|(?<![a-z])[a-z]+(?:'s|s'))\s+$")
 _PO_RE = re.compile(r"(?<![A-Za-z0-9])(?:PO\s*#|PO\s*\d|[Pp][Oo]-[A-Za-z0-9]+)")
+_PO_RUNS = _runs("po")
 _INTERNAL_RE = _words(
     "skus?",
     *(rf"{w}\s+codes?" for w in ("scan", "status", "reason", "exception", "error", "event", "hold", "carrier")),
@@ -547,8 +758,13 @@ _INTERNAL_GATE = (
     "sku", "code", "hold", "confidence", "risk", "condition", "recommended", "wms", "oms", "3pl", "escalation",
     "status",
 )  # fmt: skip
+# A _INTERNAL_RE match has one of these words ("pl" of "3pl").
+_INTERNAL_RUNS = _runs(
+    "sku skus code codes type types holdtype holdtypes confidence score condition recommended wms oms pl escalation key"
+)
 _SNAKE_RE = re.compile(r"(?<![\w/])[A-Za-z0-9]+(?:_[A-Za-z0-9]+)+(?!\w)")
 _RAW_VALUE_RE = re.compile(r"(?<![A-Za-z0-9])(?:null|undefined|NaN|None(?=\s*[,.)\]}]|\s*$))(?![A-Za-z0-9])")
+_RAW_VALUE_RUNS = _runs("null undefined nan none")
 _PLACEHOLDER_RE = re.compile(r"\{\{?[^{}\n]{0,60}\}\}?|\$\{|<[A-Z_]{2,}>|%\(\w+\)s")
 
 
@@ -562,17 +778,19 @@ def _terms_re(terms: tuple[str, ...]) -> re.Pattern[str] | None:
     return re.compile("[^a-z0-9](?:" + "|".join(parts) + r")(?![a-z0-9])")
 
 
-def _check_restricted(orig: str, low: str, facts: GuardrailFacts, out: list[str]) -> None:
-    if any(k in low for k in _RESTRICTED_GATE):
+def _check_restricted(orig: str, low: str, words: set[bytes], facts: GuardrailFacts, out: list[str]) -> None:
+    if (not _RESTRICTED_RUNS.isdisjoint(words) or "fraud" in low or "internal" in low or "blam" in low) and any(
+        k in low for k in _RESTRICTED_GATE
+    ):
         for m in _RESTRICTED_RE.finditer(low):
             out.append(f"restricted_term: {_snippet(orig, m.start() + 1, m.end())}")
-    if "fault" in low or "mistake" in low or "error" in low:
+    if not _BLAME_RUNS.isdisjoint(words):
         for m in _BLAME_RE.finditer(low):
             a = m.start() + 1
             h = _BLAME_HEAD.search(low, max(0, a - 24), a)
             if h is not None:
                 out.append(f"restricted_term: {_snippet(orig, h.start(), m.end())} (blame)")
-    if "PO" in orig or "po-" in low:
+    if not _PO_RUNS.isdisjoint(words) and ("PO" in orig or "po-" in low):
         for m in _PO_RE.finditer(orig):
             out.append(f"restricted_term: {_snippet(orig, m.start(), m.end())}")
     if facts.restricted_terms:
@@ -582,14 +800,16 @@ def _check_restricted(orig: str, low: str, facts: GuardrailFacts, out: list[str]
                 out.append(f"restricted_term: {_snippet(orig, m.start() + 1, m.end())} (policy term)")
 
 
-def _check_internal(orig: str, low: str, out: list[str]) -> None:
-    if any(k in low for k in _INTERNAL_GATE):
+def _check_internal(orig: str, low: str, words: set[bytes], out: list[str]) -> None:
+    if not _INTERNAL_RUNS.isdisjoint(words) and any(k in low for k in _INTERNAL_GATE):
         for m in _INTERNAL_RE.finditer(low):
             out.append(f"internal_signal: {_snippet(orig, m.start() + 1, m.end())}")
     if "_" in low:
         for m in _SNAKE_RE.finditer(low):
             out.append(f"internal_signal: {_snippet(orig, m.start(), m.end())} (raw code)")
-    if "null" in orig or "undefined" in orig or "NaN" in orig or "None" in orig:
+    if not _RAW_VALUE_RUNS.isdisjoint(words) and (
+        "null" in orig or "undefined" in orig or "NaN" in orig or "None" in orig
+    ):
         for m in _RAW_VALUE_RE.finditer(orig):
             if low[m.start()] != " ":  # not inside a blanked link
                 out.append(f"internal_signal: {_snippet(orig, m.start(), m.end())} (raw value)")
@@ -647,8 +867,14 @@ _POSITIVE_RE = _words(
     *(name + _HAS_IT for name in _CARRIER_NAMES),
     tail="(?![a-z])",
 )  # fmt: skip
+# A _POSITIVE_RE match has one of these words.
+_POSITIVE_RUNS = _runs(
+    "shipped dispatched despatched delivered scanned route transit delivery way carrier courier driver partner "
+    "ups usps fedex dhl mail parcelforce evri hermes dpd gls yodel ontrac lasership purolator post postnl poste "
+    "logistics service office hands possession network system handed picked collected left went gone sent"
+)
 _TOKEN_RE = re.compile(r"[a-z0-9]+(?:['-][a-z0-9]+)*")
-_CLAUSE_CUT = ".!?;:\n,(—"
+_LAST_CUT_RE = re.compile(r"(?s:.*)[.!?;:\n,(—]")  # up to the last clause cut: a backward search
 _FILLERS = frozenset(
     [
         "yet",
@@ -696,8 +922,8 @@ def _hedged(low: str, start: int, with_phrase: bool) -> bool:
     """The words right before a "shipped"-type phrase negate it ("hasn't", "not yet"), put it in the
     future ("will be", "to be", "expected to") or in a condition ("once it has", "when it is")."""
     lo = max(0, start - 100)
-    cut = max(low.rfind(c, lo, start) for c in _CLAUSE_CUT)
-    words = _TOKEN_RE.findall(low, max(lo, cut + 1), start)
+    cut = _LAST_CUT_RE.match(low, lo, start)
+    words = _TOKEN_RE.findall(low, lo if cut is None else cut.end(), start)
     j = len(words) - 1
     saw_aux = saw_be = False
     while j >= 0 and words[j] in _FILLERS:
@@ -723,13 +949,25 @@ _CLAUSE_SPLIT_RE = re.compile(
     r"[.!?\n;]+|,\s*(?=(?:and|but|while|whereas|whilst|although|though|however|meanwhile|so)(?![a-z]))"
     r"|\s(?=(?:but|while|whereas|whilst|although|however|meanwhile)(?![a-z]))"
 )
+_CLAUSE_WORDS = frozenset(b"and but while whereas whilst although though however meanwhile so".split())
+_CLAUSE_STOP_RE = re.compile(r"[.!?\n;]+")  # _CLAUSE_SPLIT_RE in a text without _CLAUSE_WORDS
 _PRONOUN_START_RE = re.compile(
     r"^\W*(?:(?:and|but|so|also|meanwhile)\s+)?(?:it|it's|this|that|they|they're|these|those|both|each|which|"
     r"the\s+(?:package|parcel|shipment|box|item|order|other\s+one|rest|remaining))(?![a-z])"
 )
 
 
-def _check_scans(orig: str, low: str, titled: str, facts: GuardrailFacts, out: list[str]) -> None:
+def _check_scans(
+    orig: str, low: str, titled: str, words: set[bytes], order: _OrderNames, facts: GuardrailFacts, out: list[str]
+) -> None:
+    if _POSITIVE_RUNS.isdisjoint(words):
+        return
+    mentions: list[tuple[int, str]] = []
+    if facts.any_physical_scan:
+        # after a physical scan only a claim about something unscanned can fail: skip when none is named
+        mentions = [(i, name) for key, name in order.unscanned for i in _find_all(titled, key)]
+        if not mentions:
+            return
     claims = [
         (m.start() + 1, m.end())
         for m in _POSITIVE_RE.finditer(low)
@@ -741,32 +979,15 @@ def _check_scans(orig: str, low: str, titled: str, facts: GuardrailFacts, out: l
         for a, b in claims:
             out.append(f"shipped_before_scan: {_snippet(orig, a, b)} (no physical carrier scan on the order)")
         return
-    # Names of what the carrier has not scanned: unscanned shipments' labels and items, pending items. A title
-    # that is also in a scanned shipment (a split quantity) is ambiguous and left out.
-    scanned_titles = {_lower(t.strip()) for s in facts.shipments if s.physically_scanned for t in s.item_titles}
-    unscanned: dict[str, str] = {}
-    for s in facts.shipments:
-        if not s.physically_scanned:
-            unscanned.setdefault(_lower(s.label.strip()), s.label)
-            for t in s.item_titles:
-                unscanned.setdefault(_lower(t.strip()), t)
-    for t in facts.pending_item_titles:
-        unscanned.setdefault(_lower(t.strip()), t)
-    mentions = [
-        (i, name)
-        for key, name in unscanned.items()
-        if key and key not in scanned_titles
-        for i in _find_all(titled, key)
-    ]
-    if not mentions:
-        return
     # Clause by clause: a claim in a clause that names an unscanned shipment or item is a violation; a clause
     # that starts with a pronoun ("It has shipped") is about what the clause before it named. Only the stretch
     # from the sentence before the first claim to the end of the last claim's sentence is split.
     lo = _sentence_start(low, _sentence_start(low, claims[0][0]) - 1)
     ends = [i for i in (low.find(c, claims[-1][1]) for c in ".!?\n") if i >= 0]
     hi = min(ends) + 1 if ends else len(low)
-    bounds = [lo, *(m.end() for m in _CLAUSE_SPLIT_RE.finditer(low, lo, hi)), hi]
+    stretch = _letter_runs(low[lo:hi].encode("latin-1", "replace"))
+    split = _CLAUSE_STOP_RE if _CLAUSE_WORDS.isdisjoint(stretch) else _CLAUSE_SPLIT_RE
+    bounds = [lo, *(m.end() for m in split.finditer(low, lo, hi)), hi]
     pending = iter(claims)
     claim = next(pending, None)
     previous: set[str] = set()
@@ -792,19 +1013,13 @@ def _check_scans(orig: str, low: str, titled: str, facts: GuardrailFacts, out: l
 # --------------------------------------------------------------------------------------------------
 
 
-def _check_split(orig: str, facts: GuardrailFacts, out: list[str]) -> None:
-    flat = _lower(" ".join(orig.split()))
+def _check_split(low: str, order: _OrderNames, out: list[str]) -> None:
+    flat = " ".join(low.split())  # the same as _flat_lower(orig): low is orig lower-cased
     missing: list[str] = []
-    for s in facts.shipments:
-        label = _lower(" ".join(s.label.split()))
-        if label and next(_find_all(flat, label), None) is None:
-            missing.append(f"shipment {_quote(s.label)}")
-        for t in s.item_titles:
-            if _lower(" ".join(t.split())) not in flat:
-                missing.append(f"item {_quote(t)} of {_quote(s.label)}")
-    for t in facts.pending_item_titles:
-        if _lower(" ".join(t.split())) not in flat:
-            missing.append(f"pending item {_quote(t)}")
+    for key, whole_word, what in order.itemised:
+        named = (not key or next(_find_all(flat, key), None) is not None) if whole_word else key in flat
+        if not named:
+            missing.append(what)
     if missing:
         out.append("split_not_itemised: missing " + "; ".join(dict.fromkeys(missing)))
 
@@ -903,6 +1118,21 @@ _PROMISE_RES: dict[str, re.Pattern[str]] = {
         rf"|(?:package|parcel|shipment|order|it){_BE}(?:redirected|rerouted|re-routed|re-addressed)"
     ),
 }
+# Every match of an action's regex holds one of these (see _phrases_with).
+_PROMISE_WORDS: dict[str, tuple[str, ...]] = {
+    "refund": ("refund", "reimburs", "credit", "money"),
+    "replacement": ("replac", "resen", "ship", "new", "another"),
+    "cancellation": ("cancel",),
+    "address_change": ("address", "details", "redirect", "rout"),
+}
+# Each action's regex runs only when one of these is in the text (or one of the words is among its words),
+# a quicker first test that holds whenever both _PROMISE_GATES and the regex do.
+_PROMISE_HINTS: dict[str, tuple[tuple[str, ...], frozenset[bytes]]] = {
+    "refund": (("refund", "reimburs", "credit"), _runs("money")),
+    "replacement": (("replac", "resen", "reship", "re-ship"), _runs("new another")),
+    "cancellation": (("cancel",), frozenset()),
+    "address_change": (("address", "redirect", "rout"), frozenset()),
+}
 # Each action's regex can only match when one of these is in the text.
 _PROMISE_GATES: dict[str, tuple[str, ...]] = {
     "refund": ("refund", "reimburs", "credit", "money back"),
@@ -921,6 +1151,12 @@ _GENERIC_PROMISE_RE = _promise(
 _GENERIC_VERBS = (
     "queue", "process", "action", "put", "sort", "care", "make", "made", " do", "done", "arrang", "approv", "confirm",
 )  # fmt: skip
+_DO = _runs("do")
+# A _GENERIC_PROMISE_RE match has one of these verbs.
+_GENERIC_VERB_RUNS = _runs(
+    "queue queued process processed action actioned put sort sorted care make made do done arrange arranged "
+    "approve approved confirm confirmed"
+)
 _ACTION_MENTION: dict[str, tuple[str, ...]] = {
     "refund": ("refund", "reimburs", "money back", "credit"),
     "replacement": ("replac", "resend", "reship", "re-ship"),
@@ -929,24 +1165,77 @@ _ACTION_MENTION: dict[str, tuple[str, ...]] = {
 }
 
 
-def _check_promises(orig: str, low: str, facts: GuardrailFacts, out: list[str]) -> None:
+_PHRASE_RUN_RE = re.compile(r"[a-z\s'-]*")
+
+
+def _phrases_with(low: str, needles: Iterable[str]) -> list[tuple[int, int]]:
+    """Stretches of ``low`` that together hold every occurrence of ``needles``, each from and up to a
+    character no promise phrase spans (anything but a-z, white space, ``'`` and ``-``), in order and merged.
+
+    A promise regex matches at such a character or at a word after one and spans only those characters, so
+    scanning from one such character to another finds exactly the matches of a scan of the whole text that
+    lie there (the last one ends every lookahead the same way the end of the scan does)."""
+    spans = []
+    for needle in needles:
+        i = low.find(needle)
+        while i >= 0:
+            lo = max(low.rfind(".", 0, i), low.rfind(",", 0, i), 0)
+            run = _PHRASE_RUN_RE.match(low, i)  # a "*" pattern: it always matches
+            hi = run.end() if run else i
+            spans.append((lo, hi))
+            i = low.find(needle, hi)
+    spans.sort()
+    merged: list[tuple[int, int]] = []
+    for lo, hi in spans:
+        if merged and lo <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(hi, merged[-1][1]))
+        else:
+            merged.append((lo, hi))
+    return merged
+
+
+def _check_promises(
+    orig: str, low: str, words: set[bytes], blanked: bool, facts: GuardrailFacts, out: list[str]
+) -> None:
+    """``blanked``: ``low`` has links or titles blanked, so ``words`` may hold words it lacks."""
     approved = facts.approved_actions
     for action, rx in _PROMISE_RES.items():
-        if action in approved or not any(g in low for g in _PROMISE_GATES[action]):
+        if action in approved:
             continue
-        for m in rx.finditer(low):
-            out.append(f"unapproved_promise: {_snippet(orig, m.start() + 1, m.end())} ({action} not approved)")
-    if not any(v in low for v in _GENERIC_VERBS):
+        hints, hint_words = _PROMISE_HINTS[action]
+        hint = None
+        for h in hints:
+            if h in low:
+                hint = h
+                break
+        if hint is None and hint_words.isdisjoint(words):
+            continue
+        gates = _PROMISE_GATES[action]
+        if hint not in gates and not any(g in low for g in gates):
+            continue
+        for lo, hi in _phrases_with(low, _PROMISE_WORDS[action]):
+            for m in rx.finditer(low, lo, hi):
+                out.append(f"unapproved_promise: {_snippet(orig, m.start() + 1, m.end())} ({action} not approved)")
+    verbs = _GENERIC_VERB_RUNS.intersection(words)
+    if not verbs:
+        return
+    # Each verb but "do" holds one of _GENERIC_VERBS. It is a word of low unless low has blanks, which
+    # ``words`` may still hold.
+    others = verbs - _DO
+    if not (others and (not blanked or any(v.decode() in low for v in others))) and not any(
+        v in low for v in _GENERIC_VERBS
+    ):
         return
     mentioned: list[str] | None = None
-    for m in _GENERIC_PROMISE_RE.finditer(low):
-        if mentioned is None:
-            mentioned = [a for a, keys in _ACTION_MENTION.items() if any(k in low for k in keys)]
-        phrase = _snippet(orig, m.start() + 1, m.end())
-        if mentioned:
-            out.extend(f"unapproved_promise: {phrase} ({a} not approved)" for a in mentioned if a not in approved)
-        elif not approved:
-            out.append(f"unapproved_promise: {phrase} (promises an unspecified action)")
+    for lo, hi in _phrases_with(low, (v.decode() for v in verbs)):
+        for m in _GENERIC_PROMISE_RE.finditer(low, lo, hi):
+            if mentioned is None:
+                mentioned = [a for a, keys in _ACTION_MENTION.items() if any(k in low for k in keys)]
+            phrase = _snippet(orig, m.start() + 1, m.end())
+            if mentioned:
+                out.extend(f"unapproved_promise: {phrase} ({a} not approved)" for a in mentioned if a not in approved)
+            elif not approved:
+                out.append(f"unapproved_promise: {phrase} (promises an unspecified action)")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -956,19 +1245,40 @@ def _check_promises(orig: str, low: str, facts: GuardrailFacts, out: list[str]) 
 
 def check_customer_text(text: str, facts: GuardrailFacts) -> list[str]:
     """Every SPEC §5 violation in ``text`` as ``"<code>: <explanation>"``; empty when it may be sent."""
-    orig = " " + _normalise(text)  # every word, even the first, has a character before it (see _words)
-    low = _lower(orig)
-    prose = _blank_urls(low)  # links and e-mail addresses are not prose
-    plain = _blank_titles(prose, facts)  # item titles are data
+    folded, non_ascii = _fold(text)
+    orig = " " + folded  # every word, even the first, has a character before it (see _words)
+    if non_ascii.lower() == non_ascii:  # only A-Z change case: lower-case the UTF-8 bytes, in C
+        low = orig.encode("utf-8", "surrogatepass").lower().decode("utf-8", "surrogatepass")
+    else:
+        low = _lower(orig)
+    data = low.encode("latin-1", "replace")  # one byte a character: offsets in it are offsets in low
+    order = _order_names(facts.shipments, facts.pending_item_titles)
+    prose, glued = _blank_urls(low)  # links and e-mail addresses are not prose
+    plain = _blank_titles(prose, order)  # item titles are data
+    # The words of the texts the rules read, to skip a rule whose words are absent. Blanking only removes
+    # words from ``plain``, except that it cuts a word glued to a link.
+    runs = _letter_runs(data)
+    if glued:
+        runs += _letter_runs(plain.encode("latin-1", "replace"))
+    words = _GATE_WORDS.intersection(runs)
+    if "\u0130" in non_ascii:
+        # "İ" lower-cases to "i" and a dot: the rules that read orig must not trust the words of low
+        words |= _RAW_VALUE_RUNS | _PO_RUNS
+    if any(map(str.isdecimal, non_ascii)):  # digits other than 0-9, which \d matches too
+        digits = [m.span() for m in _DIGITS_RE.finditer(plain)]
+    else:
+        digits = _digit_runs(data, low, plain)
     out: list[str] = []
-    _check_dates(orig, plain, facts, out)
-    _check_windows(orig, plain, out)
-    _check_restricted(orig, low, facts, out)
-    _check_internal(orig, plain, out)
-    _check_scans(orig, plain, prose, facts, out)
+    _check_dates(orig, plain, words, digits, facts, out)
+    if not _WINDOW_WORDS.isdisjoint(words):
+        _check_windows(orig, plain, words, out)
+    _check_restricted(orig, low, words, facts, out)
+    _check_internal(orig, plain, words, out)
+    if not _POSITIVE_RUNS.isdisjoint(words):
+        _check_scans(orig, plain, prose, words, order, facts, out)
     if facts.split:
-        _check_split(orig, facts, out)
-    _check_promises(orig, plain, facts, out)
+        _check_split(low, order, out)
+    _check_promises(orig, plain, words, plain is not low, facts, out)
     if facts.restricted_hold:
         _check_hold(orig, out)
     return list(dict.fromkeys(out))

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import unicodedata
 from datetime import date
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from wismo.handlers import guardrails
 from wismo.handlers.guardrails import (
     APPROVED_HOLD_WORDING,
     GuardrailFacts,
@@ -476,3 +478,80 @@ def test_never_raises_on_date_and_phrase_soup(words: list[str], scan: bool) -> N
     f = dataclasses.replace(SPLIT, any_physical_scan=scan, restricted_terms=("Acme", ""))
     result = check_customer_text(" ".join(words), f)
     assert all(v.split(":", 1)[0] in CODES for v in result)
+
+
+# ---------------------------------------------------------------------------------------------- shortcuts
+# The checker skips work it can prove would find nothing; these texts sit on the edges of those proofs.
+
+_P1_P2_SPLIT = {
+    "any_physical_scan": True,
+    "shipments": (P1, P2),
+    "pending_item_titles": ("Green Plate",),
+    "split": True,
+}
+
+
+@pytest.mark.parametrize(
+    ("text", "kw", "expected"),
+    [
+        # a number word written against its unit, found once another window word lets the windows rule run
+        ("Delivery within twoh, as usual each day.", {}, ["generic_window: 'within twoh'"]),
+        ("It takes threetofivedays.", {}, ["generic_window: 'threetofivedays'"]),
+        # "İ" lower-cases to "i" and a dot, gluing onto the next word of the lower-cased text
+        ("Your order İnull is ready.", {"any_physical_scan": True}, ["internal_signal: 'null' (raw value)"]),
+        ("See İPO#12 for details.", {"any_physical_scan": True}, ["restricted_term: 'PO#'"]),
+        # a link glued to the word before it, and words that are only inside a link
+        (
+            "Track it seehttps://x.example/a then it shipped.",
+            {},
+            ["shipped_before_scan: 'shipped' (no physical carrier scan on the order)"],
+        ),
+        ("Track it at https://x.example/shipped today.", {}, []),
+        ("Track it at https://x.example/fraud_team now.", {"any_physical_scan": True}, ["restricted_term: 'fraud'"]),
+        (
+            "We will\tdo it for you, confirm at https://a.io/confirm",
+            {"any_physical_scan": True},
+            ["unapproved_promise: 'We will do it' (promises an unspecified action)"],
+        ),
+        ("We will\tdo it for you.", {"any_physical_scan": True}, []),
+        # promise phrases are found between punctuation
+        (
+            "Please cancel, or ask us to cancel it. We will cancel your order.",
+            {"any_physical_scan": True},
+            ["unapproved_promise: 'We will cancel' (cancellation not approved)"],
+        ),
+        # weekday names outside the dates, next to dates that name theirs
+        (
+            "Tuesday, 3 November and Thursday, 5 November, then Monday.",
+            {"any_physical_scan": True},
+            ["date_not_in_data: 'Monday' (a weekday without a date is an invented relative date)"],
+        ),
+        (
+            "Ｍｏｎｄａｙ, 3 November",
+            {},
+            ["date_not_in_data: 'Monday, 3 November' (weekday does not match the date, which is a Tuesday)"],
+        ),
+        ("It is \u0663 November.", {}, []),  # an Arabic-Indic digit is a digit too
+        (
+            "Package 1 with Blue Mug has shipped. Package 2 with Red Cup: it has shipped too. Green Plate is pending.",
+            _P1_P2_SPLIT,
+            ["shipped_before_scan: 'shipped' about 'Package 2', 'Red Cup', which the carrier has not scanned"],
+        ),
+    ],
+)
+def test_shortcuts_find_what_a_full_scan_finds(text: str, kw: dict[str, Any], expected: list[str]) -> None:
+    assert check_customer_text(text, facts(**kw)) == expected
+
+
+def test_nfkc_stable_characters_need_no_normalising() -> None:
+    # NFKC is skipped for a text of ASCII and these: each must be left alone by NFKC wherever it stands,
+    # so none may be the second character of a canonical composition
+    seconds = set()
+    for cp in range(0x110000):
+        parts = unicodedata.decomposition(chr(cp)).split()
+        if len(parts) == 2 and not parts[0].startswith("<"):
+            seconds.add(chr(int(parts[1], 16)))
+    assert guardrails._NFKC_STABLE.isdisjoint(seconds)
+    for c in guardrails._NFKC_STABLE:
+        assert unicodedata.normalize("NFKC", c) == c and not unicodedata.combining(c)
+    assert "—" in guardrails._NFKC_STABLE and "é" in guardrails._NFKC_STABLE
