@@ -35,7 +35,6 @@ from wismo.processors.routing import Route, route
 from wismo.processors.triggers import Trigger, detect_trigger
 
 from wismo.case import MAX_SENT_KEPT, CaseState, DraftState, OpenEscalation, ReviewerDecision, SentUpdate
-from wismo.conditions import HANDLER_FOR
 from wismo.context import OrderContext
 from wismo.events import Decision, Event
 from wismo.ids import action_id, decision_id
@@ -419,7 +418,7 @@ def _drafts(
     assert ctx is not None
     ids = []
     for action in types:
-        el = check_eligibility(action, ctx, a.result.condition_type, ev.policy)
+        el = check_eligibility(action, ctx, a.condition_type, ev.policy)
         state: ApprovalState = "pending_approval" if el.eligible else "not_eligible"
         aid = action_id(ev.event.event_id, ev.case.wismo_case_id, "action_draft", action)
         text = (
@@ -502,9 +501,7 @@ def _escalate(
     )
     base["escalation_reasons"] = list(reasons)
     base["recommended_action"] = (
-        "escalate"
-        if a.result.recommended_action not in ("replacement_review", "refund_review")
-        else a.result.recommended_action
+        "escalate" if a.recommended_action not in ("replacement_review", "refund_review") else a.recommended_action
     )
     rec = EscalationRecord(
         **base,
@@ -522,7 +519,7 @@ def _escalate(
     _emit(ev, TOPIC_ESCALATIONS, rec)
     case.escalations[aid] = OpenEscalation(
         escalation_id=aid,
-        condition_type=a.result.condition_type,
+        condition_type=a.condition_type,
         reasons=list(reasons),
         team=a.team,
         at=now,
@@ -553,7 +550,7 @@ def apply_review(
     rt = route(ctx, case, now, pol.thresholds, missing=ev.missing)
     a = assess(HandlerInput(ctx=ctx, case=case, route=rt, now=now, policy=pol))
     channel, ticket = _channel(ev)
-    mode = pol.mode_for(channel, a.result.condition_type)
+    mode = pol.mode_for(channel, a.condition_type)
     approved: list[str] = []
     for did in draft_ids:
         d = case.drafts.get(did)
@@ -622,21 +619,19 @@ def apply_review(
             )
         else:
             aid = _deliver(ev, a, "reply", text, mode, channel, ticket)
-            _record_sent(case, aid, "reply", now, a.result.condition_type, a.status_key, promised=False)
-    if decision in ("approved", "denied") and a.result.condition_type == "delivered_not_received":
-        case.dnr_claimed_at = None if decision == "denied" else case.dnr_claimed_at
-    case.next_follow_up_due_at = a.result.next_follow_up_due_at
-    case.condition_type = a.result.condition_type
+            _record_sent(case, aid, "reply", now, a.condition_type, a.status_key, promised=False)
+    if decision == "denied" and a.condition_type == "delivered_not_received":
+        case.dnr_claimed_at = None  # the dispute is settled; the order is simply delivered again
+    case.next_follow_up_due_at = a.next_follow_up_due_at
+    case.condition_type = a.condition_type
     rec = decision_record(
         decision_id=decision_id(ev.event.event_id, case.wismo_case_id),
         case_id=case.wismo_case_id,
         order_id=case.order_id,
-        condition_type=a.result.condition_type,
-        handler=HANDLER_FOR[a.result.condition_type]
-        if a.result.condition_type != "repeated_contact"
-        else "priority_escalation",
-        recommended_action=a.result.recommended_action,
-        escalation_reasons=list(a.result.escalation_reasons),
+        condition_type=a.condition_type,
+        handler=a.handler,
+        recommended_action=a.recommended_action,
+        escalation_reasons=list(a.escalation_reasons),
         mode=mode,
         caused_by=ev.event.event_id,
         evaluated_at=now,
@@ -645,7 +640,7 @@ def apply_review(
         event_type=ev.event.type,
         trigger=f"review_{decision}",
         inputs={"escalation_id": escalation_id, "reviewer": reviewer},
-        confidence=a.result.confidence,
+        confidence=a.confidence,
         next_follow_up_due_at=case.next_follow_up_due_at,
         kill_switch=pol.modes.kill_switch,
     )
