@@ -617,6 +617,7 @@ def apply_review(
                 draft_kind="reply",
                 violations=violations,
             )
+            _escalate(ev, a, ["guardrail_failed"], mode, channel, ticket, [])  # SPEC §5: note plus escalation
         else:
             aid = _deliver(ev, a, "reply", text, mode, channel, ticket)
             _record_sent(case, aid, "reply", now, a.condition_type, a.status_key, promised=False)

@@ -265,3 +265,18 @@ def test_a_decided_resolution_is_not_drafted_again_by_later_evaluations():
     assert r.decision(k["event_id"])["condition_type"] == "delivered_not_received"
     assert r.caused_by(k["event_id"], "wismo.actions") == []
     assert not [a for a in r.topic("wismo.actions") if a["caused_by"].startswith("followup:")]
+
+
+def test_a_confirmation_stopped_by_the_guardrail_is_noted_and_escalated(monkeypatch):
+    import wismo.processors.decision as decision
+
+    t = ticket(h=5, text="Please cancel my order")
+    r = run(placed(ship_by=100), fulfillment(), t)
+    [esc] = r.caused_by(t["event_id"], "wismo.escalations")
+    monkeypatch.setattr(decision, "check_customer_text", lambda text, facts: ["date_not_in_data: forced"])
+    rv = review("A1", 6, esc["escalation_id"], "approved")
+    r.feed(rv)
+    assert r.caused_by(rv["event_id"], "wismo.replies") == []
+    assert any(n["note_reason"] == "guardrail_failed" for n in r.caused_by(rv["event_id"], "wismo.notes"))
+    [again] = r.caused_by(rv["event_id"], "wismo.escalations")
+    assert again["escalation_reasons"] == ["guardrail_failed"]
