@@ -6,36 +6,18 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, get_args
 
 from builders import T0, at, ev, run
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from wismo.events import CarrierDetail, CarrierStatus
 from wismo.timefmt import MONTHS
 
 ITEMS = [("MUG", "Blue Mug"), ("LAMP", "Desk Lamp"), ("SOCK", "Wool Socks")]
-STATUSES = [
-    "pre_transit",
-    "in_transit",
-    "out_for_delivery",
-    "available_for_pickup",
-    "delivered",
-    "delivery_failed",
-    "return_to_sender",
-    "exception",
-]
-DETAILS = [
-    None,
-    "address_issue",
-    "access_issue",
-    "business_closed",
-    "recipient_unavailable",
-    "damaged",
-    "lost",
-    "weather",
-    "other",
-]
+STATUSES = list(get_args(CarrierStatus))  # every carrier status EVENTS.md defines
+DETAILS = [None, *get_args(CarrierDetail)]
 TEXTS = [
     "Where is my order?",
     "Tracking says delivered but I never got it",
