@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from wismo.handlers.guardrails import GuardrailFacts
 from wismo.processors.routing import Route
@@ -36,8 +36,9 @@ class ContactInfo:
     resolution: Literal["refund", "replacement"] | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class HandlerInput:
+class HandlerInput(NamedTuple):
+    """What a handler reads. Immutable; a named tuple because one is built per evaluation."""
+
     ctx: OrderContext | None
     case: CaseState
     route: Route

@@ -21,9 +21,10 @@ STANDARD_CONDITIONS: frozenset[ConditionType] = frozenset(
 def options(inp: HandlerInput, *wanted: CustomerOption, alternates_for: tuple[str, ...] = ()) -> list[CustomerOption]:
     """The subset of ``wanted`` the policy allows; ``alternate_item`` only with an approved alternate."""
     pol = inp.policy
+    allowed = pol.customer_options.allowed  # Policy.option_allowed, read once
     out: list[CustomerOption] = []
     for opt in wanted:
-        if not pol.option_allowed(opt) or opt in out:
+        if opt not in allowed or opt in out:
             continue
         if opt == "alternate_item" and not any(pol.customer_options.approved_alternates.get(s) for s in alternates_for):
             continue

@@ -7,7 +7,7 @@ added to the guardrail's allowed set by :func:`guardrail_facts`, so the check an
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from wismo.handlers.guardrails import GuardrailFacts, ShipmentFacts
 
@@ -40,6 +40,8 @@ def order_ref(ctx: OrderContext) -> str:
 
 def ordered_shipments(ctx: OrderContext) -> list[Shipment]:
     """Shipments in a stable order: by creation (label or first event), then id."""
+    if len(ctx.shipments) < 2:
+        return list(ctx.shipments.values())
 
     def key(s: Shipment) -> tuple[datetime | str, str]:
         t = s.created_at or s.label_at or s.first_physical_scan_at or s.status_at
@@ -50,7 +52,11 @@ def ordered_shipments(ctx: OrderContext) -> list[Shipment]:
 
 def shipment_labels(ctx: OrderContext) -> dict[str, str]:
     """shipment_id -> "Package N" when the order has several shipments, "your package" otherwise."""
-    ships = ordered_shipments(ctx)
+    return _labels(ordered_shipments(ctx))
+
+
+def _labels(ships: list[Shipment]) -> dict[str, str]:
+    """:func:`shipment_labels` of the shipments ``ships`` (in :func:`ordered_shipments` order)."""
     if len(ships) == 1:
         return {ships[0].shipment_id: "your package"}
     return {s.shipment_id: f"Package {i}" for i, s in enumerate(ships, 1)}
@@ -131,8 +137,15 @@ def collect_dates(ctx: OrderContext | None, tz: str, extra: list[datetime | date
             vals += [sc.est_delivery for sc in s.scans]
         for e in ctx.supplier_etas.values():
             vals += [e.eta, e.previous_eta]
+    utc = tz == "UTC"
     for v in vals:
-        if v is not None:
+        if v is None:
+            continue
+        if type(v) is date:
+            out.add(v)  # a bare date is kept (local_date)
+        elif utc and type(v) is datetime and v.tzinfo is UTC:
+            out.add(v.date())  # local_date's own shortcut, without the call (a text has dozens of dates)
+        else:
             out.add(local_date(v, tz))
     return frozenset(out)
 
@@ -151,16 +164,17 @@ def guardrail_facts(
     pending: tuple[str, ...] = ()
     any_scan = False
     if ctx is not None:
-        labels = shipment_labels(ctx) if ctx.shipments else {}
+        ships = ordered_shipments(ctx)
+        labels = _labels(ships) if ships else {}
         shipments = tuple(
             ShipmentFacts(
                 label=labels[s.shipment_id],
                 item_titles=tuple(ctx.item_title(sku) for sku in s.items),
                 physically_scanned=s.physically_scanned,
             )
-            for s in ordered_shipments(ctx)
+            for s in ships
         )
-        any_scan = any(s.physically_scanned for s in ctx.shipments.values())
+        any_scan = any(s.physically_scanned for s in ships)
         pending = tuple(ctx.item_title(sku) for sku in ctx.unshipped_units())
     return GuardrailFacts(
         allowed_dates=collect_dates(ctx, tz, extra_dates),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 
 from wismo.handlers import (
     carrier,
@@ -43,7 +42,7 @@ def assess(inp: HandlerInput) -> Assessment:
     specialist so the customer still gets the factual status."""
     cond = inp.route.condition
     if cond == "repeated_contact":
-        under = replace(inp, route=replace(inp.route, condition=inp.route.underlying))
+        under = inp._replace(route=inp.route._replace(condition=inp.route.underlying))
         return repeated_contact(inp, HANDLERS[inp.route.underlying](under))
     a = HANDLERS[cond](inp)
     assert a.handler == HANDLER_FOR[cond]

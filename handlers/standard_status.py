@@ -6,8 +6,6 @@ the carrier's own estimate and scan dates, and the checkpoint it commits to.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from wismo.handlers.base import Assessment, HandlerInput
 from wismo.handlers.common import due_at_or_later, finish, options
 from wismo.handlers.phrasing import (
@@ -21,7 +19,7 @@ from wismo.handlers.phrasing import (
     tracking_text,
 )
 
-from wismo.timefmt import customer_date, local_date
+from wismo.timefmt import customer_date, hours, local_date
 
 HANDLER = "standard_status"
 
@@ -68,9 +66,9 @@ def processing(inp: HandlerInput) -> Assessment:
     candidates = [deadline]
     for s in ctx.shipments.values():
         if s.label_at is not None:
-            candidates.append(s.label_at + timedelta(hours=t.first_scan_hours))
+            candidates.append(s.label_at + hours(t.first_scan_hours))
         elif s.created_at is not None and s.picked_at is None:
-            candidates.append(s.created_at + timedelta(hours=t.pick_sla_hours))
+            candidates.append(s.created_at + hours(t.pick_sla_hours))
     future = [c for c in candidates if c is not None and c > inp.now]
     due = due_at_or_later(inp, min(future) if future else None, "processing_within_sla")
     opts = options(inp, "wait", "cancel", *(() if labelled else ("address_correction",)))
@@ -104,12 +102,17 @@ def in_transit(inp: HandlerInput) -> Assessment:
     tz = inp.policy.communications.timezone
     t = inp.policy.thresholds
     ships = ordered_shipments(ctx)
-    active = [s for s in ships if s.physically_scanned and not s.delivered]
+    active = [s for s in ships if s.first_physical_scan_at is not None and s.status != "delivered"]
     today = local_date(inp.now, tz)
-    stale_eta = any(s.est_delivery is not None and s.est_delivery < today for s in active)
-    # A carrier exception we cannot read (no detail, or "other") is not a status we can explain: review it.
-    unexplained = any(s.status == "exception" and s.detail not in ("weather",) for s in active)
-    delayed = any(s.status == "exception" for s in active)
+    stale_eta = unexplained = delayed = False
+    for s in active:
+        if s.est_delivery is not None and s.est_delivery < today:
+            stale_eta = True
+        if s.status == "exception":
+            delayed = True
+            # A carrier exception we cannot read (no detail, or "other") is not a status we can explain.
+            if s.detail != "weather":
+                unexplained = True
 
     def summary() -> str:
         labels = shipment_labels(ctx)
@@ -130,7 +133,7 @@ def in_transit(inp: HandlerInput) -> Assessment:
 
     # Internal monitor: re-check when the no-movement threshold would be crossed.
     last_scans = [s.last_physical_scan_at for s in active if s.last_physical_scan_at is not None]
-    monitor_at = min(last_scans) + timedelta(hours=t.no_movement_hours) if last_scans else None
+    monitor_at = min(last_scans) + hours(t.no_movement_hours) if last_scans else None
     due = due_at_or_later(inp, monitor_at, "standard_in_transit")
     status_key = "in_transit:" + ",".join(f"{s.shipment_id}={s.status}" for s in active)
     return finish(

@@ -209,17 +209,7 @@ def evaluate(ev: Evaluation) -> DecisionRecord:
     now = ev.event.occurred_at
     t = pol.thresholds
     rt = route(ctx, case, now, t, missing=ev.missing)
-    inp = HandlerInput(
-        ctx=ctx,
-        case=case,
-        route=rt,
-        now=now,
-        policy=pol,
-        contact=ev.contact,
-        signals=ev.signals,
-        ambiguous=ev.ambiguous,
-    )
-    a = assess(inp)
+    a = assess(HandlerInput(ctx, case, rt, now, pol, ev.contact, ev.signals, ev.ambiguous))
     channel, ticket = _channel(ev)
     mode = pol.mode_for(channel, a.condition_type)
     suppressed: str | None = None
@@ -230,24 +220,16 @@ def evaluate(ev: Evaluation) -> DecisionRecord:
     if ctx is not None:
         case.shipment_ids = sorted(ctx.shipments)
         case.last_backend_status_seen = _backend_status(ctx)
-    case.restricted_state = ",".join(rt.inputs.get("holds", [])) or None
+    holds = rt.inputs.get("holds")
+    case.restricted_state = ",".join(holds) if holds else None
 
     # --- resolution drafts -------------------------------------------------------------------------
     requests: list[ActionType] = []
-    if ev.contact is not None and a.condition_type not in ("missing_order_data",):
+    if ev.contact is not None and a.condition_type != "missing_order_data":
         requests = requested_actions(ev.contact.intents, ev.contact.resolution)
-    # A customer's request is drafted unless the same action already waits for approval; a handler's own
-    # resolution path (return to sender, delivery dispute) is drafted once per case, whatever came of it.
-    pending = {d.action_type for d in case.drafts.values() if d.approval_state == "pending_approval"}
-    drafted = {d.action_type for d in case.drafts.values()}
-    draft_types = list(
-        dict.fromkeys([x for x in requests if x not in pending] + [x for x in a.action_requests if x not in drafted])
-    )
-    draft_ids = (
-        _drafts(ev, a, draft_types, mode, channel, ticket)
-        if ctx is not None and a.condition_type != "restricted_hold"
-        else []
-    )
+    draft_ids: list[str] = []
+    if (requests or a.action_requests) and ctx is not None and a.condition_type != "restricted_hold":
+        draft_ids = _drafts(ev, a, _draft_types(case, requests, a.action_requests), mode, channel, ticket)
 
     # --- the customer-visible message --------------------------------------------------------------
     kind: Kind | None = None
@@ -322,7 +304,8 @@ def evaluate(ev: Evaluation) -> DecisionRecord:
     reasons = list(a.escalation_reasons)
     if requests:
         reasons.append("customer_requested_action")
-    reasons += [x for x in extra_reasons if x not in reasons]
+    if extra_reasons:
+        reasons += [x for x in extra_reasons if x not in reasons]
     if reasons:
         key = f"{a.condition_type}|{','.join(sorted(reasons))}"
         if ev.contact is not None or key not in case.escalation_keys or "guardrail_failed" in extra_reasons:
@@ -371,8 +354,17 @@ def evaluate(ev: Evaluation) -> DecisionRecord:
         next_follow_up_due_at=case.next_follow_up_due_at,
         kill_switch=pol.modes.kill_switch,
     )
-    _emit(ev, TOPIC_DECISIONS, rec)
+    ev.outputs.append((TOPIC_DECISIONS, rec))
     return rec
+
+
+def _draft_types(case: CaseState, requests: list[ActionType], own: list[ActionType]) -> list[ActionType]:
+    """The actions to draft now. A customer's request is drafted unless the same action already waits for
+    approval; a handler's own resolution path (return to sender, delivery dispute) is drafted once per
+    case, whatever came of it."""
+    pending = {d.action_type for d in case.drafts.values() if d.approval_state == "pending_approval"}
+    drafted = {d.action_type for d in case.drafts.values()}
+    return list(dict.fromkeys([x for x in requests if x not in pending] + [x for x in own if x not in drafted]))
 
 
 def _backend_status(ctx: OrderContext) -> str | None:
@@ -381,6 +373,10 @@ def _backend_status(ctx: OrderContext) -> str | None:
         if s.status_at is not None and (latest is None or s.status_at > latest[0]):
             latest = (s.status_at, f"{s.shipment_id}:{s.status}" + (f"/{s.detail}" if s.detail else ""))
     return latest[1] if latest else None
+
+
+_INPUT_VALUE_TYPES = (str, int, float, list, dict, datetime)
+"""Route inputs of these types are copied into the decision record's ``inputs``."""
 
 
 def _inputs(ev: Evaluation, rt: Route) -> dict[str, Any]:
@@ -393,7 +389,8 @@ def _inputs(ev: Evaluation, rt: Route) -> dict[str, Any]:
         out["signals"] = sorted(ev.signals)
     if ev.contact is not None:
         out["intents"] = sorted(ev.contact.intents)
-    out.update({k: v for k, v in rt.inputs.items() if isinstance(v, (str, int, float, list, dict, datetime))})
+    if rt.inputs:
+        out.update({k: v for k, v in rt.inputs.items() if isinstance(v, _INPUT_VALUE_TYPES)})
     return out
 
 

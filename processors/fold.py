@@ -7,7 +7,7 @@ validated event. Out-of-order carrier scans are kept in history but do not overw
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from wismo.context import (
     MAX_SCANS_KEPT,
@@ -35,6 +35,7 @@ from wismo.events import (
     TrackingUpdated,
 )
 from wismo.policy import Thresholds
+from wismo.timefmt import hours
 
 DELIVERY_ATTEMPT_DETAILS = frozenset({"address_issue", "access_issue", "business_closed", "recipient_unavailable"})
 """Carrier ``exception`` details that mean a delivery attempt failed (SPEC §3 row 6)."""
@@ -159,11 +160,7 @@ def _fold_tracking(event: TrackingUpdated, ctx: OrderContext, t: Thresholds, sig
         if s.first_physical_scan_at is None:
             signals.add(SIG_SHIPPED)
         prev_last = s.last_physical_scan_at
-        if (
-            prev_last is not None
-            and at - prev_last >= timedelta(hours=t.no_movement_hours)
-            and s.status not in ("delivered",)
-        ):
+        if prev_last is not None and at - prev_last >= hours(t.no_movement_hours) and s.status not in ("delivered",):
             signals.add(SIG_MOVEMENT_RESUMED)
         if s.first_physical_scan_at is None or at < s.first_physical_scan_at:
             s.first_physical_scan_at = at

@@ -17,29 +17,34 @@ never the wall clock) and the policy thresholds. Decisions taken where the spec 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any
+from collections.abc import Mapping
+from datetime import datetime
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 from wismo.case import CaseState
 from wismo.conditions import ConditionType
-from wismo.context import OrderContext
+from wismo.context import OrderContext, Shipment
 from wismo.policy import Thresholds
+from wismo.timefmt import hours
 
 RESTRICTED_HOLDS = frozenset({"fraud_review", "payment_review", "address_verification"})
 CARRIER_INVESTIGATION_DETAILS = frozenset({"lost", "damaged"})
 
 
-@dataclass(frozen=True, slots=True)
-class Route:
-    """The routing outcome and the facts that decided it (written to the audit record)."""
+_NO_INPUTS: Mapping[str, Any] = MappingProxyType({})
+
+
+class Route(NamedTuple):
+    """The routing outcome and the facts that decided it (written to the audit record). Immutable; a
+    named tuple because one (or two) is built per evaluation."""
 
     condition: ConditionType
     underlying: ConditionType
     reason: str
     shipment_ids: tuple[str, ...] = ()
     missing: tuple[str, ...] = ()
-    inputs: dict[str, Any] = field(default_factory=dict)
+    inputs: Mapping[str, Any] = _NO_INPUTS
 
 
 def route(
@@ -60,7 +65,7 @@ def route(
             missing=what,
         )
     underlying = route_order(ctx, now, t)
-    holds = sorted(h for h in ctx.holds if h in RESTRICTED_HOLDS)
+    holds = sorted(h for h in ctx.holds if h in RESTRICTED_HOLDS) if ctx.holds else None
     if holds:
         return Route(
             "restricted_hold",
@@ -98,23 +103,26 @@ def route_order(ctx: OrderContext, now: datetime, t: Thresholds) -> Route:
     stalled: list[str] = []
     no_pickup: list[str] = []
     active: list[str] = []
-    any_scanned = False
+    scanned_ships: list[Shipment] = []
     if ships:
-        no_move = timedelta(hours=t.no_movement_hours)
-        first_scan = timedelta(hours=t.first_scan_hours)
+        no_move = hours(t.no_movement_hours)
+        first_scan = hours(t.first_scan_hours)
+        max_attempts = t.max_delivery_attempts
         for s in ships:
             scanned = s.first_physical_scan_at is not None
-            any_scanned = any_scanned or scanned
-            if s.status == "delivered":
+            if scanned:
+                scanned_ships.append(s)
+            status = s.status
+            if status == "delivered":
                 continue
             sid = s.shipment_id
             active.append(sid)
-            if s.status == "return_to_sender" or s.failed_attempts >= t.max_delivery_attempts:
+            if status == "return_to_sender" or s.failed_attempts >= max_attempts:
                 rts.append(sid)
-            elif s.status == "delivery_failed":
+            elif status == "delivery_failed":
                 failed.append(sid)
             if scanned:
-                if (s.status == "exception" and s.detail in CARRIER_INVESTIGATION_DETAILS) or (
+                if (status == "exception" and s.detail in CARRIER_INVESTIGATION_DETAILS) or (
                     s.last_physical_scan_at is not None and now - s.last_physical_scan_at >= no_move
                 ):
                     stalled.append(sid)
@@ -140,71 +148,94 @@ def route_order(ctx: OrderContext, now: datetime, t: Thresholds) -> Route:
                 f"label created, no physical carrier scan after {t.first_scan_hours:g}h",
                 tuple(no_pickup),
             )
-        if any_scanned and not ctx.cancelled:
-            unshipped = ctx.unshipped_units()
-            if unshipped:
-                return Route(
-                    "partial_shipment",
-                    "partial_shipment",
-                    "some items shipped while others are pending",
-                    tuple(s.shipment_id for s in ships),
-                    inputs={"pending": unshipped},
-                )
-
-    if not ctx.cancelled and (ctx.inventory_issues or ctx.supplier_etas):
-        allocated = ctx.units_in_shipments()
-        ordered = {i.sku: i.qty for i in ctx.items}
-        conflicts = sorted(sku for sku in ctx.inventory_issues if allocated.get(sku, 0) < ordered.get(sku, 1))
-        if conflicts:
+        if scanned_ships and not ctx.cancelled and _any_unshipped(ctx, scanned_ships):
             return Route(
-                "allocation_conflict",
-                "allocation_conflict",
-                "allocation failed for " + ", ".join(conflicts),
-                inputs={"skus": conflicts},
-            )
-        backorder = sorted(sku for sku in ctx.supplier_etas if allocated.get(sku, 0) < ordered.get(sku, 1))
-        if backorder:
-            return Route(
-                "supplier_backorder",
-                "supplier_backorder",
-                "supplier ETA instead of stock for " + ", ".join(backorder),
-                inputs={"skus": backorder},
+                "partial_shipment",
+                "partial_shipment",
+                "some items shipped while others are pending",
+                tuple(s.shipment_id for s in ships),
+                inputs={"pending": ctx.unshipped_units()},
             )
 
-    if not any_scanned:
-        if ctx.cancelled:
-            return Route("processing_within_sla", "processing_within_sla", "order cancelled before shipping")
-        ids = tuple(s.shipment_id for s in ships)
-        pick_issue = tuple(
-            s.shipment_id
-            for s in ships
-            if s.pick_issue is not None and (s.picked_at is None or s.picked_at < s.pick_issue.at)
-        )
-        if pick_issue:
-            return Route("warehouse_pick_delay", "warehouse_pick_delay", "open pick exception", pick_issue)
-        deadline = ctx.fulfilment_deadline(t.fulfilment_sla_hours)
-        if deadline is not None and now >= deadline:
-            return Route(
-                "warehouse_pick_delay",
-                "warehouse_pick_delay",
-                "not shipped and past the fulfilment SLA",
-                ids,
-                inputs={"deadline": deadline},
-            )
-        pick_sla = timedelta(hours=t.pick_sla_hours)
-        pick_late = tuple(
-            s.shipment_id
-            for s in ships
-            if s.created_at is not None and s.picked_at is None and now - s.created_at >= pick_sla
-        )
-        if pick_late:
-            return Route(
-                "warehouse_pick_delay",
-                "warehouse_pick_delay",
-                f"not picked {t.pick_sla_hours:g}h after fulfilment was created",
-                pick_late,
-            )
-        return Route("processing_within_sla", "processing_within_sla", "not shipped, inside the fulfilment SLA", ids)
+    if (ctx.inventory_issues or ctx.supplier_etas) and not ctx.cancelled:
+        stock = _stock_route(ctx)
+        if stock is not None:
+            return stock
+
+    if not scanned_ships:
+        return _unshipped_route(ctx, ships, now, t)
     if active:
         return Route("standard_in_transit", "standard_in_transit", "moving with current scans", tuple(active))
     return Route("delivered", "delivered", "all shipments delivered", tuple(s.shipment_id for s in ships))
+
+
+def _any_unshipped(ctx: OrderContext, scanned: list[Shipment]) -> bool:
+    """``bool(ctx.unshipped_units())``, given the physically scanned shipments, without building the dict."""
+    if len(scanned) == 1:
+        shipped = scanned[0].items
+    else:
+        shipped = {}
+        for s in scanned:
+            for sku, qty in s.items.items():
+                shipped[sku] = shipped.get(sku, 0) + qty
+    return any(item.qty > shipped.get(item.sku, 0) for item in ctx.items)
+
+
+def _stock_route(ctx: OrderContext) -> Route | None:
+    """Rows 10-11 (allocation conflict, supplier backorder) for an order that is not cancelled."""
+    allocated = ctx.units_in_shipments()
+    ordered = {i.sku: i.qty for i in ctx.items}
+    conflicts = sorted(sku for sku in ctx.inventory_issues if allocated.get(sku, 0) < ordered.get(sku, 1))
+    if conflicts:
+        return Route(
+            "allocation_conflict",
+            "allocation_conflict",
+            "allocation failed for " + ", ".join(conflicts),
+            inputs={"skus": conflicts},
+        )
+    backorder = sorted(sku for sku in ctx.supplier_etas if allocated.get(sku, 0) < ordered.get(sku, 1))
+    if backorder:
+        return Route(
+            "supplier_backorder",
+            "supplier_backorder",
+            "supplier ETA instead of stock for " + ", ".join(backorder),
+            inputs={"skus": backorder},
+        )
+    return None
+
+
+def _unshipped_route(ctx: OrderContext, ships: list[Shipment], now: datetime, t: Thresholds) -> Route:
+    """Rows 12-13 for an order no carrier has physically scanned: pick delay or processing."""
+    if ctx.cancelled:
+        return Route("processing_within_sla", "processing_within_sla", "order cancelled before shipping")
+    ids: list[str] = []
+    pick_issue: list[str] = []  # an open pick exception
+    pick_late: list[str] = []  # not picked within the pick SLA
+    pick_sla = hours(t.pick_sla_hours)
+    for s in ships:
+        sid = s.shipment_id
+        ids.append(sid)
+        picked = s.picked_at
+        if s.pick_issue is not None and (picked is None or picked < s.pick_issue.at):
+            pick_issue.append(sid)
+        if picked is None and s.created_at is not None and now - s.created_at >= pick_sla:
+            pick_late.append(sid)
+    if pick_issue:
+        return Route("warehouse_pick_delay", "warehouse_pick_delay", "open pick exception", tuple(pick_issue))
+    deadline = ctx.fulfilment_deadline(t.fulfilment_sla_hours)
+    if deadline is not None and now >= deadline:
+        return Route(
+            "warehouse_pick_delay",
+            "warehouse_pick_delay",
+            "not shipped and past the fulfilment SLA",
+            tuple(ids),
+            inputs={"deadline": deadline},
+        )
+    if pick_late:
+        return Route(
+            "warehouse_pick_delay",
+            "warehouse_pick_delay",
+            f"not picked {t.pick_sla_hours:g}h after fulfilment was created",
+            tuple(pick_late),
+        )
+    return Route("processing_within_sla", "processing_within_sla", "not shipped, inside the fulfilment SLA", tuple(ids))

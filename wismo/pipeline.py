@@ -14,8 +14,10 @@ streaming runtime drives the same stages with Redis-backed state. Guarantees:
 from __future__ import annotations
 
 import heapq
+import re
 import traceback
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -43,6 +45,16 @@ from wismo.processors.matching import MatchResult, OrderSummary, match_ticket
 from wismo.records import TOPIC_DLQ, DeadLetter, DecisionRecord
 
 Output = tuple[str, BaseModel]
+
+FORWARD_TICKET = "forward:ticket"
+"""Pseudo-topic of an output that is an input event to re-publish: a ticket matched to an order whose
+partition another worker owns (see ``Pipeline(owns=...)``). The streaming worker maps it to the ticket
+topic, keyed by the order id; ``wismo replay`` never produces it."""
+
+FOLLOW_UP_TICK_ID = re.compile(
+    r"^followup:(?P<case>WC-(?P<key>.+)-\d+):(?P<due>\d{4}-\d\d-\d\dT[0-9:.]+[+-]\d\d:\d\d)$"
+)
+"""A follow-up tick's id (:func:`wismo.ids.follow_up_event_id`): the case id and the due time."""
 
 
 @dataclass
@@ -83,9 +95,15 @@ def _norm_number(n: str) -> str:
 class Pipeline:
     """Runs canonical events through every stage, in order; returns the output records per input."""
 
-    def __init__(self, policy: Policy, state: MemoryState | None = None) -> None:
+    def __init__(
+        self, policy: Policy, state: MemoryState | None = None, *, owns: Callable[[str], bool] | None = None
+    ) -> None:
+        """``owns(order_id)`` tells whether this pipeline may process an order (the streaming worker owns
+        only its partitions); a ticket matched to an order it does not own is returned as a
+        :data:`FORWARD_TICKET` output instead of being processed. ``None``: every order is ours."""
         self.policy = policy
         self.state = state or MemoryState()
+        self.owns = owns
         self.stats = Stats()
         self._input: tuple[str | bytes | None, str | None, int | None] = (None, None, None)
         """The raw input being processed, so a dead letter raised deep inside keeps the original line."""
@@ -144,6 +162,9 @@ class Pipeline:
         evaluation is attributed to it. ``"*"`` covers every order a sweep evaluates."""
         if not isinstance(event, ClockTick) or event.event_id in self.state.seen:
             return None
+        if event.event_id.startswith("followup:"):
+            m = FOLLOW_UP_TICK_ID.match(event.event_id)
+            return m["key"] if m else event.order_id
         return event.order_id or "*"
 
     def advance_to(self, now: datetime, covered: str | None = None) -> list[Output]:
@@ -188,6 +209,8 @@ class Pipeline:
             return self._ticket(event)
         if isinstance(event, ClockTick):
             st.seen.add(event.event_id)
+            if event.event_id.startswith("followup:"):
+                return self._follow_up_tick(event)
             if event.order_id is None:
                 out: list[Output] = []
                 for key in sorted(st.cases):
@@ -214,6 +237,31 @@ class Pipeline:
         return self._evaluate(
             order_id, event, signals=frozenset(signals), backend_changed=event.source in BACKEND_SOURCES
         )
+
+    def _follow_up_tick(self, tick: ClockTick) -> list[Output]:
+        """A follow-up published by the streaming runtime's monitor (same id as the one :meth:`advance_to`
+        would fire). Evaluated as that follow-up when the case still holds the commitment; otherwise it was
+        superseded and is ignored, as :meth:`advance_to` ignores a superseded heap entry."""
+        m = FOLLOW_UP_TICK_ID.match(tick.event_id)
+        if m is None:
+            return self._evaluate(tick.order_id, tick) if tick.order_id else []
+        key = m["key"]
+        case = self.state.cases.get(key)
+        due = case.next_follow_up_due_at if case is not None else None
+        if (
+            case is None
+            or due is None
+            or not case.is_open
+            or case.wismo_case_id != m["case"]
+            or follow_up_event_id(case.wismo_case_id, due) != tick.event_id
+        ):
+            return []
+        self.stats.follow_ups_fired += 1
+        return self._evaluate(key, tick, follow_up=True)
+
+    def is_in_progress(self, key: str) -> bool:
+        """What a ``clock.tick`` without an order re-evaluates (EVENTS.md)."""
+        return self._in_progress(key)
 
     def _in_progress(self, key: str) -> bool:
         """An order a sweep re-evaluates: open case, known, not cancelled, not delivered (EVENTS.md)."""
@@ -324,6 +372,8 @@ class Pipeline:
             order_id = event.order_id or st.by_ticket.get(p.ticket_id)
             if order_id is None:
                 return []
+            if self.owns is not None and event.order_id is None and not self.owns(order_id):
+                return self._forward(event, order_id)
             ctx = st.contexts.get(order_id)
             case = self._case(order_id, order_id, event.occurred_at, reopen=False)
             if p.public:
@@ -347,12 +397,21 @@ class Pipeline:
                 ambiguous = match.outcome == "ambiguous"
                 missing = ("order number (several open orders match)",) if ambiguous else (match.reason,)
                 return self._evaluate(key, event, contact=contact, missing=missing, ambiguous=ambiguous)
+        if self.owns is not None and event.order_id is None and not self.owns(order_id):
+            return self._forward(event, order_id)
         st.by_ticket[p.ticket_id] = order_id
         stale = st.cases.get(f"ticket:{p.ticket_id}")
         if stale is not None and stale.is_open:
             stale.status = "closed"  # the unidentified ticket is now matched to its order
             stale.next_follow_up_due_at = None
         return self._evaluate(order_id, event, contact=contact)
+
+    def _forward(self, event: TicketMessage, order_id: str) -> list[Output]:
+        """Hand a ticket matched to another worker's order to that worker: not marked seen here, so the
+        forwarded copy (same event_id) is processed once, there; forwarding twice is absorbed by dedupe."""
+        self.state.seen.discard(event.event_id)
+        self.state.by_ticket[event.payload.ticket_id] = order_id  # the ticket's next messages forward too
+        return [(FORWARD_TICKET, event.model_copy(update={"order_id": order_id}))]
 
     def _match(self, event: TicketMessage) -> MatchResult:
         st = self.state

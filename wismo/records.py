@@ -168,20 +168,65 @@ class DeadLetter(_Record):
 
 
 _DECISION_FIELDS = frozenset(DecisionRecord.model_fields)
+# The slot setters of BaseModel (what ``object.__setattr__(rec, name, value)`` would find by name).
+_set_fields_set = vars(BaseModel)["__pydantic_fields_set__"].__set__
+_set_extra = vars(BaseModel)["__pydantic_extra__"].__set__
+_set_private = vars(BaseModel)["__pydantic_private__"].__set__
 
 
-def decision_record(**fields: Any) -> DecisionRecord:
+def decision_record(
+    *,
+    decision_id: str,
+    case_id: str,
+    order_id: str | None,
+    condition_type: ConditionType,
+    handler: str,
+    recommended_action: RecommendedAction,
+    escalation_reasons: list[str],
+    mode: Mode,
+    caused_by: str,
+    evaluated_at: datetime,
+    suppressed: str | None,
+    action_ids: list[str],
+    event_type: str | None,
+    trigger: str | None,
+    inputs: dict[str, Any],
+    confidence: Confidence | None,
+    next_follow_up_due_at: datetime | None,
+    kill_switch: bool,
+) -> DecisionRecord:
     """Build a :class:`DecisionRecord` without re-validating values the engine itself produced (one per
-    event, so validation would dominate the cost). Every field must be given. The test suite validates
+    evaluation, so validation would dominate the cost). Every field must be given; ``__dict__`` holds them
+    in the model's field order, which is the order :func:`record_json` writes. The test suite validates
     every emitted decision against the model, which keeps this honest."""
-    missing = _DECISION_FIELDS.difference(fields)
-    if missing:
-        raise TypeError(f"decision_record() missing {sorted(missing)}")
     rec = DecisionRecord.__new__(DecisionRecord)
-    object.__setattr__(rec, "__dict__", fields)
-    object.__setattr__(rec, "__pydantic_fields_set__", _DECISION_FIELDS)
-    object.__setattr__(rec, "__pydantic_extra__", None)
-    object.__setattr__(rec, "__pydantic_private__", None)
+    object.__setattr__(
+        rec,
+        "__dict__",
+        {
+            "decision_id": decision_id,
+            "case_id": case_id,
+            "order_id": order_id,
+            "condition_type": condition_type,
+            "handler": handler,
+            "recommended_action": recommended_action,
+            "escalation_reasons": escalation_reasons,
+            "mode": mode,
+            "caused_by": caused_by,
+            "evaluated_at": evaluated_at,
+            "suppressed": suppressed,
+            "action_ids": action_ids,
+            "event_type": event_type,
+            "trigger": trigger,
+            "inputs": inputs,
+            "confidence": confidence,
+            "next_follow_up_due_at": next_follow_up_due_at,
+            "kill_switch": kill_switch,
+        },
+    )
+    _set_fields_set(rec, _DECISION_FIELDS)
+    _set_extra(rec, None)
+    _set_private(rec, None)
     return rec
 
 

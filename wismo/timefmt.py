@@ -7,7 +7,8 @@ dates the order data holds.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 MONTHS = (
@@ -37,9 +38,17 @@ def zone(name: str) -> ZoneInfo:
     return z
 
 
+@lru_cache(maxsize=64)
+def hours(h: float) -> timedelta:
+    """``timedelta(hours=h)``, built once per value (thresholds are read on every evaluation)."""
+    return timedelta(hours=h)
+
+
 def local_date(value: datetime | date, tz: str) -> date:
     """The calendar date of ``value`` in the customer-facing zone ``tz`` (a bare date is kept)."""
     if isinstance(value, datetime):
+        if tz == "UTC" and value.tzinfo is UTC:
+            return value.date()  # already in UTC (every event time is): same date, no conversion
         return value.astimezone(zone(tz)).date()
     return value
 

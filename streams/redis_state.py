@@ -1,0 +1,284 @@
+"""Redis I/O of the worker: one pipelined read and one transactional write per batch.
+
+The batch logic (:mod:`wismo.streams.partition_batch`) says *what* it needs and *what* changed, in domain
+terms; this module maps that onto the key layout of :mod:`wismo.state_keys` (the only place keys and TTLs
+are defined). Guarantees:
+
+* :meth:`RedisState.load` is one round trip (a non-transactional pipeline); it never writes.
+* :meth:`RedisState.write` is one ``MULTI``/``EXEC``: state, dedupe marks, indices, follow-ups, the
+  in-progress sets, the outbox and the watermark change together or not at all. Every command in it is
+  idempotent (``SET``, ``SADD``, ``ZADD``, ``HSET`` with the same values), so re-sending a transaction whose
+  reply was lost (Redis restarted mid-``EXEC``) is safe.
+* Connection errors propagate (``redis.exceptions.ConnectionError`` / ``TimeoutError``); the caller retries
+  with back-off (:func:`retry_redis`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from redis.asyncio import Redis
+from redis.exceptions import BusyLoadingError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from wismo.state_keys import (
+    CLOSED_TTL,
+    INDEX_TTL,
+    OPEN_TTL,
+    REDIS_RETRY_INITIAL_SECONDS,
+    REDIS_RETRY_MAX_SECONDS,
+    SEEN_TTL,
+    Keys,
+)
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+RETRYABLE = (RedisConnectionError, RedisTimeoutError, BusyLoadingError, OSError)
+"""Errors that mean "Redis is not reachable right now" (down, restarting, loading its AOF)."""
+
+
+async def retry_redis(
+    op: Callable[[], Awaitable[T]],
+    *,
+    what: str,
+    on_failure: Callable[[BaseException], None] | None = None,
+) -> T:
+    """Run ``op`` until it succeeds, backing off exponentially (see ``state_keys``) while Redis is
+    unreachable. Never gives up: losing the batch is worse than pausing consumption. Other errors raise."""
+    delay = REDIS_RETRY_INITIAL_SECONDS
+    while True:
+        try:
+            return await op()
+        except RETRYABLE as exc:
+            if on_failure is not None:
+                on_failure(exc)
+            log.warning("redis unavailable during %s (%s); retrying in %.2fs", what, exc, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, REDIS_RETRY_MAX_SECONDS)
+
+
+@dataclass
+class LoadRequest:
+    """What one batch needs from Redis."""
+
+    seen: set[str] = field(default_factory=set)
+    """dedupe keys"""
+    contexts: set[str] = field(default_factory=set)
+    cases: set[str] = field(default_factory=set)
+    tickets: set[str] = field(default_factory=set)
+    numbers: set[str] = field(default_factory=set)
+    customers: set[str] = field(default_factory=set)
+    follow_ups: dict[int, float] = field(default_factory=dict)
+    """partition -> horizon (epoch s): due follow-ups up to it, and every in-flight one"""
+    in_progress: set[int] = field(default_factory=set)
+    watermark: bool = False
+
+    def __bool__(self) -> bool:
+        return bool(
+            self.seen
+            or self.contexts
+            or self.cases
+            or self.tickets
+            or self.numbers
+            or self.customers
+            or self.follow_ups
+            or self.in_progress
+            or self.watermark
+        )
+
+
+@dataclass
+class Loaded:
+    """Raw values as stored (bytes), absent keys omitted."""
+
+    seen: dict[str, str] = field(default_factory=dict)
+    contexts: dict[str, bytes] = field(default_factory=dict)
+    cases: dict[str, bytes] = field(default_factory=dict)
+    tickets: dict[str, str] = field(default_factory=dict)
+    numbers: dict[str, str] = field(default_factory=dict)
+    customers: dict[str, set[str]] = field(default_factory=dict)
+    follow_ups: dict[int, list[str]] = field(default_factory=dict)
+    """partition -> members (due up to the horizon, then in flight)"""
+    in_progress: dict[int, set[str]] = field(default_factory=dict)
+    watermark: float | None = None
+
+    def merge(self, other: Loaded) -> None:
+        self.seen.update(other.seen)
+        self.contexts.update(other.contexts)
+        self.cases.update(other.cases)
+        self.tickets.update(other.tickets)
+        self.numbers.update(other.numbers)
+        self.customers.update(other.customers)
+        for p, members in other.follow_ups.items():
+            self.follow_ups.setdefault(p, []).extend(members)
+        for p, keys in other.in_progress.items():
+            self.in_progress.setdefault(p, set()).update(keys)
+        if other.watermark is not None:
+            self.watermark = other.watermark
+
+
+@dataclass
+class StateWrite:
+    """Everything one batch changed. ``open`` tells which contexts/cases get ``OPEN_TTL``."""
+
+    contexts: dict[str, tuple[bytes, bool]] = field(default_factory=dict)
+    """order id -> (encoded, still open)"""
+    cases: dict[str, tuple[bytes, bool]] = field(default_factory=dict)
+    seen: dict[str, str] = field(default_factory=dict)
+    """dedupe key -> claimant"""
+    tickets: dict[str, str] = field(default_factory=dict)
+    numbers: dict[str, str] = field(default_factory=dict)
+    customers: dict[str, set[str]] = field(default_factory=dict)
+    follow_ups_add: dict[int, dict[str, float]] = field(default_factory=dict)
+    follow_ups_remove: dict[int, set[str]] = field(default_factory=dict)
+    in_progress_add: dict[int, set[str]] = field(default_factory=dict)
+    in_progress_remove: dict[int, set[str]] = field(default_factory=dict)
+    outbox: dict[int, dict[str, bytes]] = field(default_factory=dict)
+    outbox_since_ms: int = 0
+    watermark: float | None = None
+
+
+class RedisState:
+    """Batch reads and writes against one Redis (any client of ``redis.asyncio``)."""
+
+    def __init__(self, redis: Redis, keys: Keys | None = None) -> None:
+        self.redis = redis
+        self.keys = keys or Keys()
+
+    async def load(self, req: LoadRequest) -> Loaded:
+        """One pipelined round trip. Values come back as stored; nothing is decoded here."""
+        k = self.keys
+        out = Loaded()
+        if not req:
+            return out
+        pipe = self.redis.pipeline(transaction=False)
+        seen = sorted(req.seen)
+        ctxs = sorted(req.contexts)
+        cases = sorted(req.cases)
+        tickets = sorted(req.tickets)
+        numbers = sorted(req.numbers)
+        customers = sorted(req.customers)
+        fu_parts = sorted(req.follow_ups)
+        ip_parts = sorted(req.in_progress)
+        if seen:
+            pipe.mget([k.seen(s) for s in seen])
+        if ctxs:
+            pipe.mget([k.context(o) for o in ctxs])
+        if cases:
+            pipe.mget([k.case(c) for c in cases])
+        if tickets:
+            pipe.mget([k.by_ticket(t) for t in tickets])
+        if numbers:
+            pipe.mget([k.by_number(n) for n in numbers])
+        for c in customers:
+            pipe.smembers(k.by_customer(c))
+        for p in fu_parts:
+            pipe.zrangebyscore(k.follow_ups(p), "-inf", req.follow_ups[p])
+            pipe.zrange(k.follow_ups_inflight(p), 0, -1)
+        for p in ip_parts:
+            pipe.smembers(k.in_progress(p))
+        if req.watermark:
+            pipe.zscore(k.watermark(), "w")
+        res: list[Any] = await pipe.execute()
+        it = iter(res)
+        if seen:
+            out.seen = {s: _text(v) for s, v in zip(seen, next(it), strict=True) if v is not None}
+        if ctxs:
+            out.contexts = {o: v for o, v in zip(ctxs, next(it), strict=True) if v is not None}
+        if cases:
+            out.cases = {c: v for c, v in zip(cases, next(it), strict=True) if v is not None}
+        if tickets:
+            out.tickets = {t: _text(v) for t, v in zip(tickets, next(it), strict=True) if v is not None}
+        if numbers:
+            out.numbers = {n: _text(v) for n, v in zip(numbers, next(it), strict=True) if v is not None}
+        for c in customers:
+            members = next(it)
+            if members:
+                out.customers[c] = {_text(m) for m in members}
+        for p in fu_parts:
+            due = [_text(m) for m in next(it)]
+            inflight = [_text(m) for m in next(it)]
+            out.follow_ups[p] = due + [m for m in inflight if m not in set(due)]
+        for p in ip_parts:
+            out.in_progress[p] = {_text(m) for m in next(it)}
+        if req.watermark:
+            score = next(it)
+            out.watermark = float(score) if score is not None else None
+        return out
+
+    async def write(self, w: StateWrite) -> None:
+        """One ``MULTI``/``EXEC`` with every change of the batch (idempotent; safe to resend)."""
+        k = self.keys
+        pipe = self.redis.pipeline(transaction=True)
+        n = 0
+        for order_id, (data, is_open) in w.contexts.items():
+            pipe.set(k.context(order_id), data, ex=OPEN_TTL if is_open else CLOSED_TTL)
+            n += 1
+        for key, (data, is_open) in w.cases.items():
+            pipe.set(k.case(key), data, ex=OPEN_TTL if is_open else CLOSED_TTL)
+            n += 1
+        for dedupe_key, claimant in w.seen.items():
+            pipe.set(k.seen(dedupe_key), claimant, ex=SEEN_TTL)
+            n += 1
+        for ticket_id, order_id in w.tickets.items():
+            pipe.set(k.by_ticket(ticket_id), order_id, ex=INDEX_TTL)
+            n += 1
+        for number, order_id in w.numbers.items():
+            pipe.set(k.by_number(number), order_id, ex=INDEX_TTL)
+            n += 1
+        for ref, order_ids in w.customers.items():
+            pipe.sadd(k.by_customer(ref), *sorted(order_ids))
+            pipe.expire(k.by_customer(ref), INDEX_TTL)
+            n += 1
+        for p, members in w.follow_ups_remove.items():
+            if members:
+                pipe.zrem(k.follow_ups(p), *members)
+                pipe.zrem(k.follow_ups_inflight(p), *members)
+                n += 1
+        for p, scored in w.follow_ups_add.items():
+            if scored:
+                pipe.zadd(k.follow_ups(p), scored)
+                n += 1
+        for p, keys in w.in_progress_remove.items():
+            if keys:
+                pipe.srem(k.in_progress(p), *keys)
+                n += 1
+        for p, keys in w.in_progress_add.items():
+            if keys:
+                pipe.sadd(k.in_progress(p), *keys)
+                n += 1
+        for p, records in w.outbox.items():
+            if records:
+                pipe.hset(k.outbox(p), mapping=records)  # type: ignore[arg-type]
+                pipe.set(k.outbox_since(p), w.outbox_since_ms, nx=True)
+                n += 1
+        if w.watermark is not None:
+            pipe.zadd(k.watermark(), {"w": w.watermark}, gt=True)
+            n += 1
+        if n:
+            await pipe.execute()
+
+    async def outbox(self, partition: int) -> tuple[dict[str, bytes], int | None]:
+        """The pending outbox of a partition and when it was first written (wall-clock ms)."""
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.hgetall(self.keys.outbox(partition))
+        pipe.get(self.keys.outbox_since(partition))
+        records, since = await pipe.execute()
+        return {_text(f): v for f, v in records.items()}, int(since) if since is not None else None
+
+    async def clear_outbox(self, partitions: set[int]) -> None:
+        """Forget published outboxes (after the broker acknowledged every record)."""
+        if partitions:
+            keys = [self.keys.outbox(p) for p in partitions] + [self.keys.outbox_since(p) for p in partitions]
+            await self.redis.delete(*keys)
+
+
+def _text(v: bytes | str) -> str:
+    return v.decode() if isinstance(v, bytes) else v

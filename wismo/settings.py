@@ -1,0 +1,55 @@
+"""Runtime configuration of the streaming worker, from the environment (``WISMO_*``) or CLI flags.
+
+Every field has a default that works against a local broker and Redis; production sets at least
+``WISMO_KAFKA_BOOTSTRAP`` and ``WISMO_REDIS_URL``. Invalid values fail at start-up with pydantic's
+field-level message, never later.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from wismo.records import Mode
+
+
+class WorkerSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="WISMO_", extra="ignore")
+
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    """Comma-separated bootstrap servers."""
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    policy_file: Path | None = None
+    """Policy YAML; the packaged default policy when unset."""
+    topics_file: Path | None = None
+    """topics.yaml; the packaged copy when unset (topic names, partition counts)."""
+    topic_prefix: str = ""
+    """Prefix of every topic name (``<prefix>wismo.in.oms``), for several deployments on one cluster (and for
+    tests). Empty: the names of topics.yaml."""
+    group_id: str = "wismo"
+    """Kafka consumer group of the workers. One group = one deployment; scale by adding workers (up to the
+    partition count)."""
+    key_prefix: str = "wismo"
+    """Prefix of every Redis key (two deployments may share one Redis with different prefixes)."""
+    mode: Mode | None = None
+    """Overrides the policy's mode for every channel and condition (like ``wismo replay --mode``)."""
+    batch_max_records: int = Field(2000, ge=1)
+    """Most messages taken per poll (faust's ``take()``): one Redis read, one write and one produce flush
+    per batch."""
+    poll_timeout_ms: int = Field(50, ge=1)
+    """How long a poll waits for the first message. Bounds the added latency at low load."""
+    clock: Literal["wall", "event"] = "wall"
+    """``wall``: follow-ups fall due against the later of the wall clock and the newest event time;
+    ``event``: against event time only (replays, backtests, the parity tests)."""
+    monitor_interval_seconds: float = Field(1.0, gt=0)
+    """How often the follow-up monitor claims due follow-ups and the reaper returns expired leases."""
+    sweep_interval_seconds: float = Field(0, ge=0)
+    """How often the worker sends itself a ``clock.tick`` sweep (every in-progress order re-evaluated:
+    no-first-scan, no-movement and pick-SLA thresholds pass without any input event). 0 = never (ticks come
+    from ``wismo.in.clock``). Production: e.g. 900."""
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(6066, ge=0)
+    """Health and metrics endpoint (faust web). 0 = pick a free port."""

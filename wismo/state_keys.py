@@ -1,0 +1,134 @@
+"""Every Redis key pattern, TTL and runtime threshold of the streaming worker, in one place.
+
+All keys share the ``wismo:`` prefix (configurable, so two deployments can share one Redis). Keys that hold
+one order's state are global, not per partition: only the worker that owns the order's partition writes
+them, but any worker may read them (ticket matching). Per-partition keys carry ``{p}``, the partition
+number of the input topics (every input topic has the same partition count, see topics.yaml).
+
+Nothing grows without bound: every key has a TTL, or is a per-partition structure whose members are
+removed when the case they belong to closes (follow-ups, in-progress set, outbox).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+DAY = 86_400
+
+# ---- TTLs (seconds) ------------------------------------------------------------------------------------
+
+OPEN_TTL = 120 * DAY
+"""Order context and case of an order still in progress. Refreshed on every write, so only an order that
+has had no event for 120 days expires while open: far beyond any carrier or supplier window, and a bound
+on abandoned state."""
+
+CLOSED_TTL = 30 * DAY
+"""Order context and case once the case is closed (delivered, cancelled) and the order is no longer in
+progress. Long enough for a late "not received" claim (which reopens the case) or a late reviewer decision;
+a reopened case is written with ``OPEN_TTL`` again."""
+
+SEEN_TTL = 14 * DAY
+"""Dedupe marks. Matches the input topics' retention (topics.yaml: 14 d): Kafka cannot redeliver anything
+older, and a source that resends an event after two weeks is treated as a new event."""
+
+INDEX_TTL = 120 * DAY
+"""Customer -> orders, order number -> order and ticket -> order indices used to match tickets without an
+order id. The intake's match window is 90 days (policy ``match_lookback_days``); 120 keeps a margin."""
+
+# ---- runtime thresholds -------------------------------------------------------------------------------
+
+FOLLOW_UP_LEASE_SECONDS = 60.0
+"""How long a follow-up claimed by the monitor stays in flight before the reaper returns it to the due set.
+The claimed follow-up is published as a tick within milliseconds; a lease that expires means the claiming
+worker died between claim and publish. A double publish is harmless (the tick id is deterministic)."""
+
+FOLLOW_UP_CLAIM_BATCH = 500
+"""Follow-ups claimed per partition per monitor pass, so one pass never blocks the loop for long."""
+
+OUTBOX_SCAN_SLACK_SECONDS = 30.0
+"""On recovery, output partitions are scanned from the outbox's creation time minus this slack for records
+that were already published (clock skew between the worker and the broker's timestamps)."""
+
+REDIS_RETRY_INITIAL_SECONDS = 0.05
+REDIS_RETRY_MAX_SECONDS = 5.0
+"""Back-off between attempts while Redis is unreachable: doubles from the initial value up to the cap. The
+worker never gives up and never commits offsets meanwhile, so nothing is lost; it just stops consuming."""
+
+
+@dataclass(frozen=True, slots=True)
+class Keys:
+    """Key builders. ``prefix`` defaults to ``wismo``."""
+
+    prefix: str = "wismo"
+
+    def context(self, order_id: str) -> str:
+        """Encoded :class:`~wismo.context.OrderContext` (see :mod:`wismo.state_codec`)."""
+        return f"{self.prefix}:ctx:{order_id}"
+
+    def case(self, key: str) -> str:
+        """Encoded :class:`~wismo.case.CaseState` of the open (or last) case of an order id, or of
+        ``ticket:<id>`` for a ticket not yet matched to an order."""
+        return f"{self.prefix}:case:{key}"
+
+    def seen(self, dedupe_key: str) -> str:
+        """Dedupe mark: value ``<topic>:<partition>:<offset>`` of the message that claimed the event. The
+        same message redelivered after a crash (same claimant) is recognised as already applied, not as a
+        duplicate; any other message with the id is a duplicate."""
+        return f"{self.prefix}:seen:{dedupe_key}"
+
+    def by_customer(self, ref: str) -> str:
+        """Set of order ids of a customer; ``ref`` is ``id:<customer id>`` or ``email:<address>``."""
+        return f"{self.prefix}:idx:cust:{ref}"
+
+    def by_number(self, number: str) -> str:
+        """Order number (normalised) -> order id."""
+        return f"{self.prefix}:idx:num:{number}"
+
+    def by_ticket(self, ticket_id: str) -> str:
+        """Ticket id -> order id it was matched to."""
+        return f"{self.prefix}:idx:ticket:{ticket_id}"
+
+    def follow_ups(self, partition: int) -> str:
+        """Sorted set of due follow-up commitments of one partition: member ``<case key>\\x1f<case id>\\x1f
+        <due ISO>``, score = due (epoch seconds)."""
+        return f"{self.prefix}:fu:due:{partition}"
+
+    def follow_ups_inflight(self, partition: int) -> str:
+        """Sorted set of follow-ups claimed by the monitor: same members, score = lease expiry."""
+        return f"{self.prefix}:fu:inflight:{partition}"
+
+    def in_progress(self, partition: int) -> str:
+        """Set of case keys in progress in one partition: what a ``clock.tick`` sweep evaluates."""
+        return f"{self.prefix}:inprogress:{partition}"
+
+    def outbox(self, partition: int) -> str:
+        """Hash of output records not yet confirmed published, for the input partition whose events caused
+        them: field = record digest, value = encoded ``(topic, key, value)``. Written atomically with the
+        state; deleted once the broker acknowledged every record."""
+        return f"{self.prefix}:outbox:{partition}"
+
+    def outbox_since(self, partition: int) -> str:
+        """Wall-clock ms when the outbox of that partition was first written; where a recovery scan starts."""
+        return f"{self.prefix}:outbox-since:{partition}"
+
+    def watermark(self) -> str:
+        """Sorted set with one member whose score is the highest event time (epoch seconds) any worker has
+        processed (``ZADD GT`` keeps the maximum atomically): the clock follow-ups are due against."""
+        return f"{self.prefix}:watermark"
+
+    def control(self) -> str:
+        """Hash of runtime controls read by every worker (kill switch and mode overrides; issue 5)."""
+        return f"{self.prefix}:control"
+
+
+FOLLOW_UP_SEP = "\x1f"
+
+
+def follow_up_member(case_key: str, case_id: str, due_iso: str) -> str:
+    return f"{case_key}{FOLLOW_UP_SEP}{case_id}{FOLLOW_UP_SEP}{due_iso}"
+
+
+def parse_follow_up_member(member: str) -> tuple[str, str, str]:
+    """``(case key, case id, due ISO)``; raises ValueError on a malformed member."""
+    key, case_id, due = member.split(FOLLOW_UP_SEP)
+    return key, case_id, due
