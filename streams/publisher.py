@@ -10,6 +10,7 @@ would deliver it.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -26,6 +27,8 @@ SOURCE_TOPICS = {
     "clock": "wismo.in.clock",
 }
 FALLBACK_TOPIC = "wismo.in.ticket"
+
+_last_ts = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,20 +57,35 @@ def route(line: bytes) -> Routed:
     return Routed(topic, ticket.encode() if isinstance(ticket, str) else None, False)
 
 
+def needs_forward_hop(line: bytes) -> bool:
+    """A ticket message without an order id: the worker that receives it matches it to an order and, when
+    another worker owns that order, forwards it there."""
+    try:
+        obj = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return False
+    return isinstance(obj, dict) and obj.get("type") == "ticket.message" and not obj.get("order_id")
+
+
 async def publish_lines(
     producer: AIOKafkaProducer, lines: Iterable[bytes], *, topic_prefix: str = ""
 ) -> dict[TopicPartition, int]:
     """Publish every line in order and wait for the acknowledgements. Returns, per partition, the offset
-    after the last message written (what a consumer group has committed once it processed them all)."""
+    after the last message written (what a consumer group has committed once it processed them all).
+
+    Each line gets a strictly increasing record timestamp (wall-clock ms, bumped by one on a tie), so the
+    order of lines across topics can be recovered by a topic replay and by the worker's per-partition merge."""
     futures = []
+    global _last_ts
     for line in lines:
         r = route(line)
         r = Routed(topic_prefix + r.topic, r.key, r.broadcast)
+        _last_ts = ts = max(int(time.time() * 1000), _last_ts + 1)
         if r.broadcast:
             for p in sorted(await producer.partitions_for(r.topic)):
-                futures.append(await producer.send(r.topic, line, key=None, partition=p))
+                futures.append(await producer.send(r.topic, line, key=None, partition=p, timestamp_ms=ts))
         else:
-            futures.append(await producer.send(r.topic, line, key=r.key))
+            futures.append(await producer.send(r.topic, line, key=r.key, timestamp_ms=ts))
     ends: dict[TopicPartition, int] = {}
     for f in futures:
         md = await f

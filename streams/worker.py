@@ -128,9 +128,11 @@ class Worker:
             partition_assignment_strategy=(RangePartitionAssignor,),
             max_partition_fetch_bytes=4 << 20,
             fetch_max_wait_ms=s.poll_timeout_ms,
+            session_timeout_ms=s.session_timeout_ms,
+            heartbeat_interval_ms=s.heartbeat_interval_ms,
         )
         await self.consumer.start()
-        self.consumer.subscribe([self._topic(t) for t in INPUT_TOPICS], listener=_Rebalance(self))
+        self.consumer.subscribe([self.topic(t) for t in INPUT_TOPICS], listener=_Rebalance(self))
 
     async def stop(self) -> None:
         self._stopping.set()
@@ -160,7 +162,7 @@ class Worker:
     async def process(self, batch: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]) -> None:
         self.stats.batches += 1
         by_partition: dict[int, list[InRecord]] = defaultdict(list)
-        order = {self._topic(t): i for i, t in enumerate(INPUT_TOPICS)}
+        order = {self.topic(t): i for i, t in enumerate(INPUT_TOPICS)}
         for tp, msgs in batch.items():
             for m in msgs:
                 by_partition[tp.partition].append(
@@ -247,18 +249,25 @@ class Worker:
 
     async def _send(self, outs: list[OutRecord]) -> None:
         assert self.producer is not None
-        futures = [await self.producer.send(self._topic(o.topic), o.value, key=o.key) for o in outs]
+        futures = [await self.producer.send(self.topic(o.topic), o.value, key=o.key) for o in outs]
         if futures:
             await asyncio.gather(*futures)
 
-    def _topic(self, canonical: str) -> str:
+    def topic(self, canonical: str) -> str:
         """The configured name of a canonical topic (a forwarded ticket goes to the ticket topic)."""
         return self.settings.topic_prefix + (TICKET_TOPIC if canonical == FORWARD_TICKET else canonical)
+
+    async def clock_now(self) -> float:
+        """What follow-ups are due against (epoch s): the newest event time any worker processed, or with
+        ``clock=wall`` the later of that and the wall clock."""
+        score = await self.redis.zscore(self.keys.watermark(), "w")
+        wm = float(score) if score is not None else 0.0
+        return max(wm, time.time()) if self.settings.clock == "wall" else wm
 
     def _n(self) -> int:
         if not self.partitions:
             assert self.consumer is not None
-            parts = self.consumer.partitions_for_topic(self._topic(TICKET_TOPIC))
+            parts = self.consumer.partitions_for_topic(self.topic(TICKET_TOPIC))
             self.partitions = len(parts) if parts else 1
         return self.partitions
 
@@ -281,7 +290,7 @@ class Worker:
         self.stats.recovered_outboxes += 1
         pending = [OutRecord.decode(v) for v in records.values()]
         published = await self._published_since(pending, since)
-        todo = [o for o in pending if (self._topic(o.topic), o.key, o.value) not in published]
+        todo = [o for o in pending if (self.topic(o.topic), o.key, o.value) not in published]
         self.stats.recovered_skipped += len(pending) - len(todo)
         log.warning(
             "partition %d: recovering an outbox of %d records (%d already published)",
@@ -296,7 +305,7 @@ class Worker:
         self, pending: list[OutRecord], since_ms: int | None
     ) -> set[tuple[str, bytes | None, bytes]]:
         """Every (topic, key, value) on the topics ``pending`` targets, from ``since_ms`` minus the slack."""
-        topics = sorted({self._topic(o.topic) for o in pending})
+        topics = sorted({self.topic(o.topic) for o in pending})
         reader = AIOKafkaConsumer(bootstrap_servers=self.settings.kafka_bootstrap, enable_auto_commit=False)
         await reader.start()
         found: set[tuple[str, bytes | None, bytes]] = set()
@@ -360,6 +369,7 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
         self.worker.partitions = 0
+        self.worker._n()
         await self.worker.recover({tp.partition for tp in assigned})
 
 

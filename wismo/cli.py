@@ -5,6 +5,7 @@
                    [--min-accuracy X]
     wismo policy check FILE
     wismo policy show [--policy FILE]
+    wismo worker | publish | demo | topics create   (streaming; see wismo.cli_stream)
     wismo --version
 
 The policy comes from ``--policy``, else the ``WISMO_POLICY`` environment variable, else the bundled
@@ -26,7 +27,7 @@ from typing import TextIO
 import yaml
 from pydantic import BaseModel
 
-from wismo import backtest
+from wismo import backtest, cli_stream
 from wismo.policy import Policy, PolicyError, load_policy
 from wismo.records import DecisionRecord
 from wismo.replay import replay_files
@@ -347,6 +348,7 @@ def build_parser() -> argparse.ArgumentParser:
     ps.add_argument("--policy", metavar="FILE")
     ps.set_defaults(func=cmd_policy_show)
     pp.set_defaults(func=None, subparser=pp)
+    cli_stream.register(sub)
     return parser
 
 

@@ -32,6 +32,9 @@ class WorkerSettings(BaseSettings):
     group_id: str = "wismo"
     """Kafka consumer group of the workers. One group = one deployment; scale by adding workers (up to the
     partition count)."""
+    session_timeout_ms: int = Field(10_000, ge=1000)
+    """Consumer-group session timeout: how soon a dead worker's partitions move to the others."""
+    heartbeat_interval_ms: int = Field(3_000, ge=100)
     key_prefix: str = "wismo"
     """Prefix of every Redis key (two deployments may share one Redis with different prefixes)."""
     mode: Mode | None = None

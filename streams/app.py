@@ -1,0 +1,120 @@
+"""The faust application around the worker: process, timers and web; the hot path is :mod:`.worker`.
+
+``wismo worker`` runs :func:`create_app` under faust's worker. faust provides the process lifecycle
+(signals, graceful shutdown, logging), the web server (``/health``; metrics join it in the operations
+work) and timers; the consumer loop is a faust ``Service`` that drives :class:`~wismo.streams.worker.Worker`
+(aiokafka, batches) because faust's per-event stream machinery is slower than the whole pipeline (see the
+worker module). faust's own consumer reads only its assignor topic, in a separate group (``<group>-app``).
+
+Timers (not durable by themselves; durable state is in Redis, so a missed timer pass loses nothing):
+
+* follow-up monitor, every ``monitor_interval_seconds``: reaps expired leases, claims due follow-ups and
+  publishes them as ``clock.tick`` events (deterministic ids: a double fire is absorbed by dedupe);
+* sweep, every ``sweep_interval_seconds`` when set: a ``clock.tick`` without an order to every partition of
+  the clock topic, id ``sweep:<slot>``, the same from every worker, so N workers sweep once.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import faust
+import orjson
+from mode import Service
+from wismo.streams.followup_monitor import FollowUpMonitor
+from wismo.streams.worker import CLOCK_TOPIC, Worker
+
+from wismo.policy import Policy
+from wismo.settings import WorkerSettings
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: WorkerSettings, policy: Policy) -> faust.App:
+    """A faust app running one :class:`Worker` with its monitor and sweep timers."""
+    brokers = ";".join(f"kafka://{b.strip()}" for b in settings.kafka_bootstrap.split(","))
+    app = faust.App(
+        f"{settings.group_id}-app",
+        broker=brokers,
+        store="memory://",
+        web_enabled=settings.web_port > 0,
+        web_host=settings.web_host,
+        web_port=settings.web_port or 6066,
+        web_in_thread=False,
+        broker_session_timeout=settings.session_timeout_ms / 1000,
+        broker_heartbeat_interval=settings.heartbeat_interval_ms / 1000,
+        datadir=tempfile.mkdtemp(prefix="wismo-faust-"),
+    )
+    worker = Worker(settings, policy)
+    app.wismo_worker = worker  # type: ignore[attr-defined]
+
+    class ConsumerService(Service):
+        """Runs the batch consumer; stopping the faust worker stops it after the current batch."""
+
+        async def on_start(self) -> None:
+            await worker.start()
+
+        async def on_stop(self) -> None:
+            await worker.stop()
+
+        @Service.task
+        async def _consume(self) -> None:
+            await worker.run()
+
+    app.service(ConsumerService)
+
+    monitors: list[FollowUpMonitor] = []
+
+    @app.timer(settings.monitor_interval_seconds)  # type: ignore[untyped-decorator]
+    async def follow_up_monitor() -> None:
+        if worker.producer is None or not worker.partitions:
+            return
+        if not monitors:
+            monitors.append(FollowUpMonitor(worker.redis, worker.keys, worker.producer, worker.topic(CLOCK_TOPIC)))
+        monitor = monitors[0]
+        try:
+            await monitor.run_once(worker.partitions, await worker.clock_now())
+        except Exception:  # Redis or Kafka down: the next pass retries; claims stay leased
+            log.warning("follow-up monitor pass failed", exc_info=True)
+
+    if settings.sweep_interval_seconds > 0:
+        interval = settings.sweep_interval_seconds
+
+        @app.timer(interval)  # type: ignore[untyped-decorator]
+        async def sweep() -> None:
+            if worker.producer is None or not worker.partitions:
+                return
+            slot = datetime.fromtimestamp(int(time.time() // interval * interval), UTC)
+            tick = orjson.dumps(
+                {
+                    "event_id": f"sweep:{slot.isoformat()}",
+                    "source": "clock",
+                    "type": "clock.tick",
+                    "order_id": None,
+                    "occurred_at": slot.isoformat(),
+                    "payload": {},
+                }
+            )
+            topic = worker.topic(CLOCK_TOPIC)
+            for p in range(worker.partitions):
+                await worker.producer.send(topic, tick, partition=p)
+
+    @app.page("/health")
+    async def health(web: Any, request: Any) -> Any:
+        s = worker.stats
+        return web.json(
+            {
+                "ok": True,
+                "partitions": worker.partitions,
+                "batches": s.batches,
+                "messages": s.messages,
+                "outputs": s.outputs,
+                "redis_failures": s.redis_failures,
+            }
+        )
+
+    return app
