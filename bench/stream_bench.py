@@ -5,23 +5,34 @@ are given), the measured systems one at a time, each in its own child process, w
 uniquely-prefixed topics (input topics with 4 partitions, created before anything starts) and its own group:
 
 1. **raw aiokafka passthrough**: a consumer group on one input topic; per batch ``getmany`` -> ``send`` every
-   message to an output topic -> await the acknowledgements -> ``commit``. Measured by the group's commits.
-2. **bare faust agent**: ``faust.App`` (``memory://`` store, web off) with one agent (concurrency 1)
-   forwarding every message to an output topic. Measured by the output topic's end offsets (faust commits
-   only every ~3 s, which would blur a run of a few seconds).
+   message to an output topic -> await the acknowledgements -> ``commit``.
+2. **bare faust agent**: ``faust.App`` (``memory://`` store, web off, session timeout 6 s, heartbeat 0.5 s)
+   with one agent (concurrency 1) forwarding every message to an output topic, run by ``faust.Worker``.
 3. **wismo worker**: :class:`wismo.streams.worker.Worker` (dedupe, context, routing, handlers, outputs, Redis
    state) on a pre-loaded backlog of the replay bench's realistic mix, published with
-   :func:`~wismo.streams.publisher.publish_lines`. Measured by the group's committed input offsets
-   (``AIOKafkaAdminClient.list_consumer_group_offsets`` with the partitions named, as Tansu needs).
+   :func:`~wismo.streams.publisher.publish_lines`, ``clock=event``.
 4. **latency**: a fresh worker on fresh topics and keys, fed the same kind of mix paced at ``--rate`` events/s
-   for ``--latency-seconds``; for every event that produces a ``wismo.decisions`` record, the time from the
-   moment the script hands it to the producer to the moment the first decision with ``caused_by`` equal to
-   its ``event_id`` reaches a consumer of the decisions topic (p50/p90/p99/max). Events without a decision
-   (duplicates, bad input, ticket messages forwarded to another partition) are left out.
+   for ``--latency-seconds`` (after a short warm-up); for every event that produces a ``wismo.decisions``
+   record, the time from the moment the script hands it to the producer to the moment the first decision with
+   ``caused_by`` equal to its ``event_id`` reaches a consumer of the decisions topic (p50/p90/p99/max). Events
+   without a decision (duplicates, bad input, ticket messages forwarded to another partition) are left out.
 
-The baselines forward the very same event lines (same sizes, same keys) as the wismo backlog. Throughput is
-"sustained": messages committed (or forwarded) between the first and the last observed progress, divided by
-the time between the two observations (sampled every 0.1 s), so the group join is not counted.
+The baselines forward the very same event lines (same sizes, same keys) as the wismo backlog; the table also
+shows ``replay_files`` of those lines in this process (the engine alone, no Kafka or Redis) for reference.
+
+Throughput is sustained: the group join and start-up are not counted.
+
+* wismo: messages committed between the first and the last observed change of the group's committed input
+  offsets (``AIOKafkaAdminClient.list_consumer_group_offsets`` with the partitions named, as Tansu needs,
+  sampled every 0.1 s), over the time between the two observations;
+* baselines: output records over the span of their producer timestamps (stamped by the forwarding process
+  as it hands each record to its producer): a raw passthrough forwards 40k messages in well under a second,
+  which sampling cannot time, and faust commits only every ~3 s. The group's commits say when it is done.
+
+No ``end_offsets`` anywhere: Tansu answers ListOffsets(latest) with the base offset of the partition's last
+record batch plus one, not the high watermark. ``cpu`` is the measured process's CPU time over the measured
+window (100% = one core), ``broker+redis cpu`` that of the local broker and Redis together (``-`` when both are
+external). ``STREAM_BENCH_PROFILE=1`` runs the wismo children under cProfile (in their logs).
 
     python bench/stream_bench.py [--events N] [--rate R] [--latency-seconds S] [--skip-baselines]
                                  [--bootstrap HOST:PORT] [--redis redis://HOST:PORT/0]
@@ -49,17 +60,19 @@ from typing import Any
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
-from replay_bench import Generator
+from replay_bench import Generator, full_replay
 from wismo.streams.publisher import publish_lines, route
 from wismo.streams.topics import TopicSpec, create_topics, load_topics
 
 from wismo.local_servers import start_kafka, start_redis
+from wismo.policy import load_policy
 
 TARGET_FAUST_RATIO = 1.0
 PARTITIONS = 4
 FAST_GROUP: dict[str, int] = {"session_timeout_ms": 3000, "heartbeat_interval_ms": 500}
 """Consumer-group settings for Tansu, which holds a group's first JoinGroup for about half the session timeout."""
 SAMPLE_S = 0.1
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 START_TIMEOUT_S = 90.0
 """Longest wait for a measured system's first progress (group join, faust start-up)."""
 STALL_TIMEOUT_S = 30.0
@@ -77,6 +90,9 @@ ENV_BOOTSTRAP = "STREAM_BENCH_BOOTSTRAP"
 ENV_IN = "STREAM_BENCH_IN"
 ENV_OUT = "STREAM_BENCH_OUT"
 ENV_GROUP = "STREAM_BENCH_GROUP"
+ENV_PROFILE = "STREAM_BENCH_PROFILE"
+"""Set (to anything) in the environment of this script to run the wismo worker children under cProfile; the
+profile goes to their logs (keep them with ``--logs``)."""
 
 
 # ---- the event mix --------------------------------------------------------------------------------------------
@@ -132,28 +148,56 @@ def wismo_specs(prefix: str) -> list[TopicSpec]:
 
 
 class Offsets:
-    """Committed offsets of a group and end offsets of topics (one admin client and one plain consumer)."""
+    """Committed offsets of a consumer group (admin API; the partitions named, as Tansu needs).
+
+    No ``end_offsets``: Tansu answers ListOffsets(latest) with the base offset of the partition's last record
+    batch plus one, not the high watermark, so it undercounts whenever a producer batched several records."""
 
     def __init__(self, bootstrap: str) -> None:
         self.admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="stream-bench-admin")
-        self.consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, client_id="stream-bench-offsets")
 
     async def __aenter__(self) -> Offsets:
         await self.admin.start()
-        await self.consumer.start()
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        await self.consumer.stop()
         await self.admin.close()
 
     async def committed(self, group: str, tps: Sequence[TopicPartition]) -> dict[TopicPartition, int]:
         got = await self.admin.list_consumer_group_offsets(group, partitions=list(tps))
         return {tp: max(0, got[tp].offset) if tp in got else 0 for tp in tps}
 
-    async def ends(self, tps: Sequence[TopicPartition]) -> dict[TopicPartition, int]:
-        got: dict[TopicPartition, int] = await self.consumer.end_offsets(list(tps))
-        return got
+
+@dataclass
+class Scan:
+    count: int = 0
+    first_ms: int = 0
+    last_ms: int = 0
+
+
+async def scan(bootstrap: str, tps: Sequence[TopicPartition], expect: int, idle_s: float = 3.0) -> Scan:
+    """Read ``tps`` from the beginning: how many records, and the first and last producer timestamps. Stops at
+    ``expect`` records or after ``idle_s`` without a new one."""
+    reader = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, client_id="stream-bench-scan")
+    await reader.start()
+    out = Scan(first_ms=2**62)
+    try:
+        reader.assign(list(tps))
+        await reader.seek_to_beginning(*tps)
+        last_new = time.monotonic()
+        while out.count < expect and time.monotonic() - last_new < idle_s:
+            got = await reader.getmany(timeout_ms=200, max_records=10_000)
+            for msgs in got.values():
+                for m in msgs:
+                    out.count += 1
+                    out.first_ms = min(out.first_ms, m.timestamp)
+                    out.last_ms = max(out.last_ms, m.timestamp)
+                last_new = time.monotonic()
+    finally:
+        await reader.stop()
+    if not out.count:
+        out.first_ms = 0
+    return out
 
 
 def tps_of(specs: Sequence[TopicSpec], role: str) -> list[TopicPartition]:
@@ -161,6 +205,24 @@ def tps_of(specs: Sequence[TopicSpec], role: str) -> list[TopicPartition]:
 
 
 # ---- child processes ------------------------------------------------------------------------------------------
+
+
+SERVER_PIDS: list[int] = []
+"""The local broker's and Redis's process ids (none for ``--bootstrap`` / ``--redis`` servers)."""
+
+
+def pid_cpu(pid: int | None) -> float:
+    """User + system CPU seconds of a process so far (Linux ``/proc``; NaN elsewhere or once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def servers_cpu() -> float:
+    """CPU seconds of the local broker and Redis together (NaN when they are not local)."""
+    return sum(pid_cpu(pid) for pid in SERVER_PIDS) if SERVER_PIDS else float("nan")
 
 
 @dataclass
@@ -171,6 +233,9 @@ class Child:
 
     def alive(self) -> bool:
         return self.proc.poll() is None
+
+    def cpu_seconds(self) -> float:
+        return pid_cpu(self.proc.pid)
 
     def stop(self, timeout: float = 20.0) -> None:
         if self.alive():
@@ -275,7 +340,6 @@ def child_wismo() -> None:
 
     from wismo.streams.worker import Worker
 
-    from wismo.policy import load_policy
     from wismo.settings import WorkerSettings
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -304,12 +368,25 @@ def child_wismo() -> None:
             "duplicate_status": p.duplicate_status,
             "dead_letters": p.dead_letters,
             "follow_ups_fired": p.follow_ups_fired,
-            "outputs_by_topic": dict(p.outputs),
             "seconds_alive": round(time.perf_counter() - t0, 1),
         }
         print("STATS " + orjson.dumps(stats).decode(), flush=True)
 
-    asyncio.run(run())
+    if not os.environ.get(ENV_PROFILE):
+        asyncio.run(run())
+        return
+    import cProfile
+    import pstats
+
+    prof = cProfile.Profile()
+    prof.enable()
+    try:
+        asyncio.run(run())
+    finally:
+        prof.disable()
+        st = pstats.Stats(prof, stream=sys.stdout)
+        st.sort_stats("tottime").print_stats(30)
+        st.sort_stats("cumulative").print_stats(40)
 
 
 # ---- measuring ------------------------------------------------------------------------------------------------
@@ -326,6 +403,10 @@ class Result:
     measured_by: str
     complete: bool
     note: str = ""
+    cpu: float = float("nan")
+    """CPU use of the measured process over the measured window (1.0 = one core busy)"""
+    servers_cpu: float = float("nan")
+    """CPU use of the local broker and Redis together over the same window"""
 
     @property
     def rate(self) -> float:
@@ -334,35 +415,48 @@ class Result:
 
 @dataclass
 class Progress:
-    samples: list[tuple[float, int]] = field(default_factory=list)
-    started_at: float = 0.0
+    samples: list[tuple[float, int, float, float]] = field(default_factory=list)
+    """(wall time, messages, the child's CPU seconds, the servers' CPU seconds) every :data:`SAMPLE_S`"""
     complete: bool = False
     failure: str = ""
 
-    def result(self, system: str, measured_by: str) -> Result:
-        moving = [(t, n) for t, n in self.samples if n > 0]
+    def cpu_at(self, t: float, which: int) -> float:
+        """CPU seconds (``which``: 2 the child, 3 the servers) at wall time ``t``, interpolated between samples."""
+        prev = None
+        for sample in self.samples:
+            ts, cpu = sample[0], sample[which]
+            if ts >= t:
+                if prev is None or ts == prev[0]:
+                    return cpu
+                return prev[1] + (cpu - prev[1]) * (t - prev[0]) / (ts - prev[0])
+            prev = (ts, cpu)
+        return prev[1] if prev is not None else float("nan")
+
+    def cpu_share(self, t1: float, t2: float, which: int = 2) -> float:
+        return (self.cpu_at(t2, which) - self.cpu_at(t1, which)) / (t2 - t1) if t2 > t1 else float("nan")
+
+    def result(self, system: str, measured_by: str, started_at: float) -> Result:
+        moving = [(t, n) for t, n, *_ in self.samples if n > 0]
         if len(moving) < 2:
-            return Result(system, 0, 0.0, 0.0, measured_by, False, self.failure or "no progress observed")
+            return Result(system, 0, 0.0, 0.0, measured_by, False, self.failure or "too few progress samples")
         (t1, n1), (t2, n2) = moving[0], moving[-1]
-        # the last sample that actually moved (a run may sit at its final count for a few samples)
-        for t, n in reversed(moving):
+        for t, n in reversed(moving):  # the first sample at the final count (a run may sit there a while)
             if n < n2:
                 break
             t2 = t
-        return Result(system, n2 - n1, t2 - t1, t1 - self.started_at, measured_by, self.complete, self.failure)
+        cpus = self.cpu_share(t1, t2), self.cpu_share(t1, t2, 3)
+        return Result(system, n2 - n1, t2 - t1, t1 - started_at, measured_by, self.complete, self.failure, *cpus)
 
 
-async def track(
-    child: Child, poll: Callable[[], Awaitable[tuple[int, bool]]], *, started_at: float, label: str
-) -> Progress:
+async def track(child: Child, poll: Callable[[], Awaitable[tuple[int, bool]]], *, label: str) -> Progress:
     """Sample ``poll()`` (count, done) every :data:`SAMPLE_S` until done, a stall, or the child's death."""
-    prog = Progress(started_at=started_at)
+    prog = Progress()
     last_n, last_move = 0, time.monotonic()
-    next_report = time.monotonic() + 5
+    next_report = time.monotonic() + 10
     while True:
         n, done = await poll()
         now = time.monotonic()
-        prog.samples.append((now, n))
+        prog.samples.append((time.time(), n, child.cpu_seconds(), servers_cpu()))
         if n != last_n:
             last_n, last_move = n, now
         if done:
@@ -377,52 +471,47 @@ async def track(
             return prog
         if now >= next_report:
             print(f"  {label}: {n:,} ...", flush=True)
-            next_report = now + 5
+            next_report = now + 10
         await asyncio.sleep(SAMPLE_S)
 
 
-async def bench_raw(bootstrap: str, run_id: str, lines: list[bytes], logdir: Path) -> tuple[Result, Child]:
-    prefix = f"bench-{run_id}-raw."
+async def bench_forwarder(
+    kind: str, bootstrap: str, run_id: str, lines: list[bytes], logdir: Path
+) -> tuple[Result, Child]:
+    """A baseline (``raw`` or ``faust``) forwarding ``lines`` from one topic to another. Done when its group
+    has committed everything; the rate comes from the output records' producer timestamps (first to last),
+    which the forwarding process stamps as it hands each record to its producer."""
+    system, name = {"raw": ("raw aiokafka passthrough", "raw-aiokafka"), "faust": ("bare faust agent", "faust-agent")}[
+        kind
+    ]
+    prefix = f"bench-{run_id}-{kind}."
     src, dst, group = prefix + "in", prefix + "out", prefix + "group"
     await make_topics(bootstrap, [TopicSpec(src, PARTITIONS), TopicSpec(dst, PARTITIONS)])
     total = await publish_plain(bootstrap, src, lines)
     in_tps = [TopicPartition(src, p) for p in range(PARTITIONS)]
     env = {ENV_BOOTSTRAP: bootstrap, ENV_IN: src, ENV_OUT: dst, ENV_GROUP: group}
     async with Offsets(bootstrap) as off:
-        started = time.monotonic()
-        child = spawn("raw-aiokafka", "raw", env, logdir)
+        started = time.time()
+        child = spawn(name, kind, env, logdir)
         try:
 
             async def poll() -> tuple[int, bool]:
                 n = sum((await off.committed(group, in_tps)).values())
                 return n, n >= total
 
-            prog = await track(child, poll, started_at=started, label="raw aiokafka committed")
+            prog = await track(child, poll, label=f"{name} committed")
         finally:
             child.stop()
-    return prog.result("raw aiokafka passthrough", "group commits"), child
-
-
-async def bench_faust(bootstrap: str, run_id: str, lines: list[bytes], logdir: Path) -> tuple[Result, Child]:
-    prefix = f"bench-{run_id}-faust."
-    src, dst, group = prefix + "in", prefix + "out", prefix + "app"
-    await make_topics(bootstrap, [TopicSpec(src, PARTITIONS), TopicSpec(dst, PARTITIONS)])
-    total = await publish_plain(bootstrap, src, lines)
-    out_tps = [TopicPartition(dst, p) for p in range(PARTITIONS)]
-    env = {ENV_BOOTSTRAP: bootstrap, ENV_IN: src, ENV_OUT: dst, ENV_GROUP: group}
-    async with Offsets(bootstrap) as off:
-        started = time.monotonic()
-        child = spawn("faust-agent", "faust", env, logdir)
-        try:
-
-            async def poll() -> tuple[int, bool]:
-                n = sum((await off.ends(out_tps)).values())
-                return n, n >= total
-
-            prog = await track(child, poll, started_at=started, label="faust forwarded")
-        finally:
-            child.stop()
-    return prog.result("bare faust agent", "output end offsets"), child
+    sc = await scan(bootstrap, [TopicPartition(dst, p) for p in range(PARTITIONS)], total)
+    span = (sc.last_ms - sc.first_ms) / 1000
+    startup = sc.first_ms / 1000 - started if sc.count else 0.0
+    notes = [prog.failure] if prog.failure else []
+    if sc.count < total:
+        notes.append(f"only {sc.count:,} of {total:,} messages forwarded")
+    t1, t2 = sc.first_ms / 1000, sc.last_ms / 1000
+    cpus = prog.cpu_share(t1, t2), prog.cpu_share(t1, t2, 3)
+    res = Result(system, sc.count, span, startup, "output timestamps", sc.count >= total, "; ".join(notes), *cpus)
+    return res, child
 
 
 async def publish_plain(bootstrap: str, topic: str, lines: list[bytes]) -> int:
@@ -458,6 +547,25 @@ async def publish_wismo(bootstrap: str, prefix: str, lines: list[bytes]) -> dict
         await producer.stop()
 
 
+def settled(
+    off: Offsets, group: str, tps: Sequence[TopicPartition], targets: dict[TopicPartition, int]
+) -> Callable[[], Awaitable[tuple[int, bool]]]:
+    """A ``poll`` for :func:`track`: (messages committed, done), done once every partition reached its target
+    and the total then stayed put for :data:`SETTLE_S` (forwarded tickets come on top of the targets)."""
+    state = {"n": -1, "since": 0.0}
+
+    async def poll() -> tuple[int, bool]:
+        committed = await off.committed(group, tps)
+        n, now = sum(committed.values()), time.monotonic()
+        if any(committed.get(tp, 0) < end for tp, end in targets.items()):
+            return n, False
+        if n != state["n"]:
+            state["n"], state["since"] = n, now
+        return n, now - state["since"] >= SETTLE_S
+
+    return poll
+
+
 async def bench_wismo(
     bootstrap: str, redis_url: str, run_id: str, lines: list[bytes], logdir: Path
 ) -> tuple[Result, Child]:
@@ -469,30 +577,21 @@ async def bench_wismo(
     in_tps = tps_of(specs, "input")
     env = wismo_env(bootstrap, redis_url, prefix, group, f"bench-{run_id}-wismo")
     async with Offsets(bootstrap) as off:
-        started = time.monotonic()
+        started = time.time()
         child = spawn("wismo-worker", "wismo", env, logdir)
         try:
-
-            async def poll() -> tuple[int, bool]:
-                committed = await off.committed(group, in_tps)
-                n = sum(committed.values())
-                if any(committed[tp] < end for tp, end in published.items()):
-                    return n, False
-                ends = await off.ends(in_tps)  # forwarded (re-keyed) tickets extend the ticket topic
-                return n, all(committed[tp] >= ends[tp] for tp in in_tps)
-
-            prog = await track(child, poll, started_at=started, label="wismo committed")
-            ends = await off.ends(in_tps)
+            prog = await track(child, settled(off, group, in_tps, published), label="wismo committed")
         finally:
             child.stop()
-    res = prog.result("wismo worker", "group commits")
-    extra = sum(ends.values()) - sum(published.values())
-    bcast = sum(published.values()) - len(lines)
+    res = prog.result("wismo worker", "group commits", started)
+    final = prog.samples[-1][1] if prog.samples else 0
+    copies = sum(published.values()) - len(lines)
     res.note = "; ".join(
         x
         for x in (
             res.note,
-            f"input messages: {len(lines):,} lines + {bcast:,} sweep copies + {extra:,} forwarded tickets",
+            f"input messages {final:,}: {len(lines):,} lines, {copies:,} sweep copies (one per partition), "
+            f"{final - sum(published.values()):,} matched tickets re-published to their order's partition",
         )
         if x
     )
@@ -511,12 +610,81 @@ class Latency:
     backlog_drain_s: float
     complete: bool
     note: str = ""
+    worker_cpu: float = float("nan")
+    script_cpu: float = float("nan")
+    servers_cpu: float = float("nan")
+    """CPU use of the worker, this script (pacing, reading decisions) and the local broker and Redis together from
+    the first send until the worker caught up (100% = one core)"""
 
     def pct(self, q: float) -> float:
         if not self.millis:
             return float("nan")
         k = min(len(self.millis) - 1, max(0, round(q * (len(self.millis) - 1))))
         return self.millis[k]
+
+
+def ends_of(metadata: Sequence[Any]) -> dict[TopicPartition, int]:
+    """Per partition, the offset after the last of these produced records (``RecordMetadata``)."""
+    ends: dict[TopicPartition, int] = {}
+    for md in metadata:
+        tp = TopicPartition(md.topic, md.partition)
+        ends[tp] = max(ends.get(tp, 0), md.offset + 1)
+    return ends
+
+
+async def wait_for(child: Child, poll: Callable[[], Awaitable[tuple[int, bool]]], timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and child.alive():
+        if (await poll())[1]:
+            return True
+        await asyncio.sleep(SAMPLE_S)
+    return False
+
+
+class DecisionReader:
+    """Reads the decisions topic from the beginning and notes when the first decision caused by each of the
+    events in ``sent`` arrived."""
+
+    def __init__(self, bootstrap: str, tps: list[TopicPartition], sent: dict[str, float]) -> None:
+        self.tps = tps
+        self.sent = sent
+        self.seen: dict[str, float] = {}
+        self.consumer = AIOKafkaConsumer(
+            bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=10, client_id="stream-bench-lat"
+        )
+        self._stop = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        await self.consumer.start()
+        self.consumer.assign(self.tps)
+        await self.consumer.seek_to_beginning(*self.tps)
+        self._task = asyncio.create_task(self._read())
+
+    async def _read(self) -> None:
+        sent, seen = self.sent, self.seen
+        while not self._stop.is_set():
+            got = await self.consumer.getmany(timeout_ms=20)
+            now = time.monotonic()
+            for msgs in got.values():
+                for m in msgs:
+                    cid = caused_by(m.value or b"")
+                    if cid is not None and cid in sent and cid not in seen:
+                        seen[cid] = now
+
+    async def drained(self) -> bool:
+        """Read up to the high watermark (as the last fetch reported it) of every partition."""
+        for tp in self.tps:
+            high = self.consumer.highwater(tp)
+            if high is None or await self.consumer.position(tp) < high:
+                return False
+        return True
+
+    async def stop(self) -> None:
+        self._stop.set()
+        if self._task is not None:
+            await self._task
+        await self.consumer.stop()
 
 
 async def bench_latency(
@@ -526,63 +694,30 @@ async def bench_latency(
     group = prefix + "group"
     specs = wismo_specs(prefix)
     await make_topics(bootstrap, specs)
-    paced_n = max(1, int(rate * seconds))
-    lines = event_lines(WARMUP_EVENTS + paced_n, seed + 1)
+    lines = event_lines(WARMUP_EVENTS + max(1, int(rate * seconds)), seed + 1)
     warmup, paced = lines[:WARMUP_EVENTS], lines[WARMUP_EVENTS:]
-    plan = []  # (topic, key, partitions or None, event id, line)
+    plan = []
     for line in paced:
         r = route(line)
         plan.append((prefix + r.topic, r.key, r.broadcast, event_id(line), line))
     in_tps = tps_of(specs, "input")
-    dec_tps = [TopicPartition(prefix + DECISIONS_TOPIC, p) for p in range(PARTITIONS)]
-    env = wismo_env(bootstrap, redis_url, prefix, group, f"bench-{run_id}-lat")
     sent: dict[str, float] = {}
-    seen: dict[str, float] = {}
+    reader = DecisionReader(bootstrap, [TopicPartition(prefix + DECISIONS_TOPIC, p) for p in range(PARTITIONS)], sent)
+    env = wismo_env(bootstrap, redis_url, prefix, group, f"bench-{run_id}-lat")
     child = spawn("wismo-latency", "wismo", env, logdir)
-    note = ""
-    complete = True
-    async with Offsets(bootstrap) as off:
-        try:
+    try:
+        async with Offsets(bootstrap) as off:
             warm_ends = await publish_wismo(bootstrap, prefix, warmup)
-
-            async def caught_up(targets: dict[TopicPartition, int], what: str) -> bool:
-                deadline = time.monotonic() + START_TIMEOUT_S
-                while time.monotonic() < deadline and child.alive():
-                    committed = await off.committed(group, in_tps)
-                    if all(committed[tp] >= end for tp, end in targets.items()):
-                        return True
-                    await asyncio.sleep(SAMPLE_S)
-                print(f"  latency: the worker did not catch up with {what}", flush=True)
-                return False
-
-            if not await caught_up(warm_ends, "the warm-up events"):
-                return Latency(0, 0.0, 0, [], 0.0, False, "warm-up not consumed"), child
-
-            reader = AIOKafkaConsumer(
-                bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=10, client_id="bench-reader"
-            )
+            if not await wait_for(child, settled(off, group, in_tps, warm_ends), START_TIMEOUT_S):
+                return Latency(0, 0.0, 0, [], 0.0, False, "the worker did not consume the warm-up events"), child
             await reader.start()
-            reader.assign(dec_tps)
-            await reader.seek_to_beginning(*dec_tps)
-            reading = True
-
-            async def read() -> None:
-                while reading:
-                    got = await reader.getmany(timeout_ms=20)
-                    now = time.monotonic()
-                    for msgs in got.values():
-                        for m in msgs:
-                            cid = caused_by(m.value or b"")
-                            if cid is not None and cid in sent and cid not in seen:
-                                seen[cid] = now
-
-            reader_task = asyncio.create_task(read())
             producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
             await producer.start()
             try:
                 futures = []
-                partitions_of: dict[str, list[int]] = {}
+                partitions: dict[str, list[int]] = {}
                 t0 = time.monotonic()
+                cpu0 = (child.cpu_seconds(), time.process_time(), servers_cpu())
                 for i, (topic, key, broadcast, eid, line) in enumerate(plan):
                     due = t0 + i / rate
                     now = time.monotonic()
@@ -591,44 +726,54 @@ async def bench_latency(
                     if eid is not None:
                         sent.setdefault(eid, time.monotonic())
                     if broadcast:
-                        if topic not in partitions_of:
-                            partitions_of[topic] = sorted(await producer.partitions_for(topic))
-                        for p in partitions_of[topic]:
+                        if topic not in partitions:
+                            partitions[topic] = sorted(await producer.partitions_for(topic))
+                        for p in partitions[topic]:
                             futures.append(await producer.send(topic, line, partition=p))
                     else:
                         futures.append(await producer.send(topic, line, key=key))
                 t_last = time.monotonic()
-                await asyncio.gather(*futures)
+                targets = ends_of(await asyncio.gather(*futures))
             finally:
                 await producer.stop()
             offered_rate = len(plan) / (t_last - t0) if t_last > t0 else 0.0
-            # everything consumed (forwarded tickets included) and every decision read
-            ends = await off.ends(in_tps)
-            if not await caught_up(ends, "the paced events"):
-                complete = False
-                note = "the worker did not consume every paced event"
-            drained = time.monotonic() - t_last
-            dec_ends = await off.ends(dec_tps)
+            caught_up = await wait_for(child, settled(off, group, in_tps, targets), STALL_TIMEOUT_S * 2)
+            t_done = time.monotonic() - (SETTLE_S if caught_up else 0.0)
+            cpu1 = (child.cpu_seconds(), time.process_time(), servers_cpu())
+            span = time.monotonic() - t0
+            drain_s = t_done - t_last
             deadline = time.monotonic() + STALL_TIMEOUT_S
-            while time.monotonic() < deadline:
-                positions = [await reader.position(tp) for tp in dec_tps]
-                if all(pos >= dec_ends[tp] for pos, tp in zip(positions, dec_tps, strict=True)):
-                    break
+            while not await reader.drained() and time.monotonic() < deadline:
                 await asyncio.sleep(SAMPLE_S)
-            reading = False
-            await reader_task
-            await reader.stop()
-        finally:
-            child.stop()
-    millis = sorted((seen[eid] - sent[eid]) * 1000 for eid in seen)
-    return Latency(len(plan), offered_rate, len(millis), millis, drained, complete, note), child
+    finally:
+        await reader.stop()
+        child.stop()
+    millis = sorted((reader.seen[eid] - sent[eid]) * 1000 for eid in reader.seen)
+    note = "" if caught_up else "the worker did not consume every paced event"
+    cpus = ((b - a) / span for a, b in zip(cpu0, cpu1, strict=True))
+    lat = Latency(len(plan), offered_rate, len(millis), millis, drain_s, caught_up, note, *cpus)
+    return lat, child
 
 
 # ---- report ---------------------------------------------------------------------------------------------------
 
 
+def pct(x: float) -> str:
+    return "-" if x != x else f"{x:.0%}"
+
+
 def table(results: Sequence[Result]) -> str:
-    header = ("system", "messages", "seconds", "msg/s", "start-up s", "measured by", "complete")
+    header = (
+        "system",
+        "messages",
+        "seconds",
+        "msg/s",
+        "start-up s",
+        "cpu",
+        "broker+redis cpu",
+        "measured by",
+        "complete",
+    )
     rows = [
         (
             r.system,
@@ -636,19 +781,49 @@ def table(results: Sequence[Result]) -> str:
             f"{r.seconds:.2f}",
             f"{r.rate:,.0f}",
             f"{r.startup_s:.1f}",
+            pct(r.cpu),
+            pct(r.servers_cpu),
             r.measured_by,
             "yes" if r.complete else "NO",
         )
         for r in results
     ]
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-    right = {1, 2, 3, 4}
+    right = {1, 2, 3, 4, 5, 6}
     out = []
     for row in [header, *rows]:
         cells = [c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))]
         out.append("  ".join(cells).rstrip())
     out.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(out)
+
+
+def fmt_stats(stats: dict[str, Any]) -> str:
+    return ", ".join(f"{k} {v:,}" if isinstance(v, int) else f"{k} {v}" for k, v in stats.items())
+
+
+def replay_reference(lines: list[bytes], logdir: Path) -> tuple[Result, dict[str, Any]]:
+    """``replay_files`` of the same lines in this process (no Kafka, no Redis): what the engine alone does."""
+    path = logdir / "reference.ndjson"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    try:
+        run = full_replay(path, load_policy(), budget_s=600.0)
+    finally:
+        path.unlink()
+    res = Result("replay_files in-process (reference)", run.events, run.seconds, 0.0, "wall time", run.complete)
+    stats: dict[str, Any] = {}
+    if run.pipeline is not None:
+        p = run.pipeline.stats
+        stats = {
+            "events_in": p.events_in,
+            "evaluations": p.evaluations,
+            "duplicates": p.duplicates,
+            "duplicate_status": p.duplicate_status,
+            "dead_letters": p.dead_letters,
+            "follow_ups_fired": p.follow_ups_fired,
+            "outputs": sum(p.outputs.values()),
+        }
+    return res, stats
 
 
 def report_child(child: Child, limit: int = 12) -> None:
@@ -667,10 +842,14 @@ def servers(bootstrap: str | None, redis_url: str | None, logdir: Path) -> Itera
         if bootstrap is None:
             kafka = stack.enter_context(start_kafka(log_dir=logdir))
             bootstrap = kafka.bootstrap
+            if kafka.pid is not None:
+                SERVER_PIDS.append(kafka.pid)
             print(f"started tansu on {bootstrap} (in-memory)", flush=True)
         if redis_url is None:
             local = stack.enter_context(start_redis())
             redis_url = local.url
+            if local.pid is not None:
+                SERVER_PIDS.append(local.pid)
             print(f"started redis-server on {redis_url} (AOF, appendfsync always)", flush=True)
         yield bootstrap, redis_url
 
@@ -689,11 +868,11 @@ async def measure(args: argparse.Namespace, bootstrap: str, redis_url: str, logd
     children: list[Child] = []
     if not args.skip_baselines:
         print("measuring raw aiokafka passthrough ...", flush=True)
-        res, child = await bench_raw(bootstrap, run_id, lines, logdir)
+        res, child = await bench_forwarder("raw", bootstrap, run_id, lines, logdir)
         results.append(res)
         children.append(child)
         print("measuring bare faust agent ...", flush=True)
-        res, child = await bench_faust(bootstrap, run_id, lines, logdir)
+        res, child = await bench_forwarder("faust", bootstrap, run_id, lines, logdir)
         results.append(res)
         children.append(child)
     print("measuring wismo worker ...", flush=True)
@@ -701,6 +880,11 @@ async def measure(args: argparse.Namespace, bootstrap: str, redis_url: str, logd
     results.append(wismo)
     children.append(child)
     wismo_stats = child.stats()
+    reference: dict[str, Any] = {}
+    if not args.skip_baselines:
+        print("measuring in-process replay_files of the same lines (reference) ...", flush=True)
+        ref, reference = replay_reference(lines, logdir)
+        results.append(ref)
     lat: Latency | None = None
     lat_stats: dict[str, Any] = {}
     if args.latency_seconds > 0:
@@ -718,10 +902,9 @@ async def measure(args: argparse.Namespace, bootstrap: str, redis_url: str, logd
         if r.note:
             print(f"  {r.system}: {r.note}")
     if wismo_stats:
-        print(
-            "  wismo worker stats: "
-            + ", ".join(f"{k} {v:,}" if isinstance(v, int) else f"{k} {v}" for k, v in wismo_stats.items())
-        )
+        print("  wismo worker stats: " + fmt_stats(wismo_stats))
+    if reference:
+        print("  replay_files stats (same lines): " + fmt_stats(reference))
     print()
     by_name = {r.system: r for r in results}
     if "bare faust agent" in by_name and by_name["bare faust agent"].rate > 0:
@@ -739,7 +922,8 @@ async def measure(args: argparse.Namespace, bootstrap: str, redis_url: str, logd
         print(
             f"  {lat.offered:,} events paced at {lat.offered_rate:,.0f}/s; {lat.matched:,} had a decision "
             f"(the rest: duplicates, bad input, no evaluation); backlog drained {lat.backlog_drain_s:.2f} s "
-            f"after the last send"
+            f"after the last send; cpu: worker {pct(lat.worker_cpu)}, this script {pct(lat.script_cpu)}, "
+            f"broker+redis {pct(lat.servers_cpu)}"
         )
         if lat.millis:
             print(
@@ -749,10 +933,7 @@ async def measure(args: argparse.Namespace, bootstrap: str, redis_url: str, logd
         if lat.note or not lat.complete:
             print(f"  INCOMPLETE: {lat.note}")
         if lat_stats:
-            print(
-                "  worker stats: "
-                + ", ".join(f"{k} {v:,}" if isinstance(v, int) else f"{k} {v}" for k, v in lat_stats.items())
-            )
+            print("  worker stats: " + fmt_stats(lat_stats))
     print()
     print("child logs:")
     for c in children:

@@ -8,8 +8,10 @@ the input topics actually hold. Guarantees:
   in-memory :class:`~wismo.pipeline.Pipeline` of :func:`wismo.replay.replay_files`;
 * **no topic is created**: topics are listed first and only existing input topics are assigned (a Metadata
   request naming an unknown topic would create it on Tansu, or on Kafka with auto-create);
-* **a snapshot**: each partition is read up to its end offset captured before reading, so records appended
-  during the replay are not read and the run terminates;
+* **a snapshot**: each partition is read up to its end offset (high watermark) captured before reading, so
+  records appended during the replay are not read and the run terminates (Tansu under-reports ListOffsets
+  "latest", so the end is confirmed by one fetch per partition, see :func:`_end_offsets`). Every record read
+  is held in memory until the replay, which needs a global order;
 * **deterministic order**: all records, sorted by (record timestamp, position of the topic in
   :data:`~wismo.streams.worker.INPUT_TOPICS`, offset, partition); a clock sweep (``clock.tick`` without an
   order, sent to every partition of the clock topic by :func:`~wismo.streams.publisher.publish_lines` and

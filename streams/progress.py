@@ -13,10 +13,38 @@ from aiokafka.admin import AIOKafkaAdminClient
 POLL_SECONDS = 0.05
 
 
+async def true_end_offsets(consumer: AIOKafkaConsumer, tps: list[TopicPartition]) -> dict[TopicPartition, int]:
+    """The offset after the last record of each partition.
+
+    Apache Kafka's ``end_offsets`` is exactly that. The Tansu broker (local runs and CI) reports the base offset
+    of the last record *batch* plus one instead, which undercounts when a batch holds several records; so the
+    last batch is fetched and its highest offset used. ``consumer`` must not be subscribed to a group; its
+    assignment is replaced."""
+    reported: dict[TopicPartition, int] = await consumer.end_offsets(tps) if tps else {}
+    ends = dict(reported)
+    nonempty = [tp for tp, off in reported.items() if off > 0]
+    if not nonempty:
+        return ends
+    consumer.assign(nonempty)
+    for tp in nonempty:
+        consumer.seek(tp, reported[tp] - 1)
+    pending = set(nonempty)
+    deadline = time.monotonic() + 5.0
+    while pending and time.monotonic() < deadline:
+        got = await consumer.getmany(*pending, timeout_ms=200)
+        for tp, msgs in got.items():
+            if msgs:
+                ends[tp] = max(ends[tp], msgs[-1].offset + 1)
+        for tp in list(pending):
+            if await consumer.position(tp) >= ends[tp]:
+                pending.discard(tp)
+    return ends
+
+
 async def input_end_offsets(consumer: AIOKafkaConsumer, topics: list[str]) -> dict[TopicPartition, int]:
     """End offset of every partition of ``topics`` (only partitions holding messages)."""
     tps = [TopicPartition(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or ())]
-    ends: dict[TopicPartition, int] = await consumer.end_offsets(tps) if tps else {}
+    ends = await true_end_offsets(consumer, tps)
     return {tp: off for tp, off in ends.items() if off > 0}
 
 

@@ -42,6 +42,7 @@ from aiokafka.structs import ConsumerRecord
 from redis.asyncio import Redis
 from wismo.processors.intake import dead_letter
 from wismo.streams.partition_batch import BatchStats, InRecord, OutRecord, PartitionBatch
+from wismo.streams.progress import true_end_offsets
 from wismo.streams.redis_state import Loaded, LoadRequest, RedisState, StateWrite, retry_redis
 
 from wismo.pipeline import FORWARD_TICKET, Pipeline
@@ -101,6 +102,8 @@ class Worker:
         self.stats = WorkerStats()
         self.partitions = 0
         self.committed: dict[TopicPartition, int] = {}
+        self.forwarded: dict[TopicPartition, int] = {}
+        """Per input partition, the offset after the last ticket this worker forwarded there (tests, demo)."""
         self._progress = asyncio.Condition()
         self._stopping = asyncio.Event()
         self._fault = _parse_fault(os.environ.get(FAULT_ENV))
@@ -251,7 +254,11 @@ class Worker:
         assert self.producer is not None
         futures = [await self.producer.send(self.topic(o.topic), o.value, key=o.key) for o in outs]
         if futures:
-            await asyncio.gather(*futures)
+            sent = await asyncio.gather(*futures)
+            for o, md in zip(outs, sent, strict=True):
+                if o.topic == FORWARD_TICKET:
+                    tp = TopicPartition(md.topic, md.partition)
+                    self.forwarded[tp] = max(self.forwarded.get(tp, 0), md.offset + 1)
 
     def topic(self, canonical: str) -> str:
         """The configured name of a canonical topic (a forwarded ticket goes to the ticket topic)."""
@@ -313,19 +320,23 @@ class Worker:
             tps = [TopicPartition(t, p) for t in topics for p in sorted(reader.partitions_for_topic(t) or ())]
             if not tps:
                 return found
+            end = await true_end_offsets(reader, tps)
             reader.assign(tps)
-            end = await reader.end_offsets(tps)
             start_ms = int((since_ms or 0) - OUTBOX_SCAN_SLACK_SECONDS * 1000)
             try:
                 starts = await reader.offsets_for_times({tp: max(start_ms, 0) for tp in tps})
-            except Exception:  # a broker without ListOffsets-by-time: scan everything retained
+            except Exception:  # a broker without ListOffsets by time: scan everything retained
                 starts = {}
+            remaining = set()
             for tp in tps:
                 st = starts.get(tp)
-                reader.seek(
-                    tp, st.offset if st is not None else 0
-                ) if st is not None else await reader.seek_to_beginning(tp)
-            remaining = {tp for tp in tps if end[tp] > (await reader.position(tp))}
+                # Tansu answers a time after its last record with offset 0 (not None): a full scan, still correct.
+                if st is not None and 0 <= st.offset < end[tp]:
+                    reader.seek(tp, st.offset)
+                else:
+                    await reader.seek_to_beginning(tp)
+                if end[tp] > 0:
+                    remaining.add(tp)
             while remaining:
                 got = await reader.getmany(*remaining, timeout_ms=500)
                 for tp, msgs in got.items():
@@ -348,6 +359,16 @@ class Worker:
 
         async with self._progress:
             await asyncio.wait_for(self._progress.wait_for(done), timeout)
+
+    async def wait_idle(self, published: dict[TopicPartition, int], timeout: float = 30.0) -> None:
+        """Wait until everything ``published`` and every ticket this worker forwarded meanwhile is committed."""
+        while True:
+            target = dict(published)
+            for tp, off in self.forwarded.items():
+                target[tp] = max(target.get(tp, 0), off)
+            await self.wait_committed(target, timeout)
+            if all(self.forwarded.get(tp, 0) <= target.get(tp, 0) for tp in self.forwarded):
+                return
 
     def _maybe_fault(self, point: str) -> None:
         if self._fault is None:

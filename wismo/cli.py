@@ -1,6 +1,7 @@
 """The ``wismo`` command line.
 
     wismo replay INPUT.ndjson [INPUT2 ...] --out DIR [--mode live|testing] [--policy FILE] [--quiet]
+    wismo replay --from-kafka [--since TS | --offsets SPEC] [--bootstrap HOSTS] [--topic-prefix P] --out DIR
     wismo backtest INPUT.ndjson [...] --labels LABELS [--out DIR] [--mode ...] [--policy FILE]
                    [--min-accuracy X]
     wismo policy check FILE
@@ -185,6 +186,12 @@ def _workers(value: str, paths: Sequence[str | Path]) -> int:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
+    if args.from_kafka:
+        return _replay_from_kafka(args)
+    if not args.inputs:
+        raise CliError("give INPUT.ndjson files, or --from-kafka to read the input topics")
+    if args.since or args.offsets:
+        raise CliError("--since and --offsets go with --from-kafka")
     paths = _inputs(args.inputs)
     out = _out_dir(args.out)
     policy = _policy(args.policy, args.mode)
@@ -205,6 +212,40 @@ def cmd_replay(args: argparse.Namespace) -> int:
         bar.finish(pipeline.stats.events_in)
     if not args.quiet:
         sys.stdout.write(render_summary(pipeline.stats, counts, elapsed_s=elapsed, inputs=len(paths), out_dir=str(out)))
+    return EXIT_OK
+
+
+def _replay_from_kafka(args: argparse.Namespace) -> int:
+    """Shadow replay of the input topics: read-only consumer, in-memory state, no output published."""
+    from aiokafka.errors import KafkaError
+
+    from wismo.streams.kafka_replay import parse_from_offsets, parse_since, replay_from_kafka
+
+    if args.inputs:
+        raise CliError("--from-kafka reads the input topics; give no INPUT files")
+    out = _out_dir(args.out)
+    policy = _policy(args.policy, args.mode)
+    counts = OutputCounts()
+    t0 = time.perf_counter()
+    try:
+        since = parse_since(args.since) if args.since else None
+        offsets = parse_from_offsets(args.offsets) if args.offsets else None
+        pipeline = replay_from_kafka(
+            args.bootstrap,
+            out,
+            policy,
+            topic_prefix=args.topic_prefix,
+            since_ms=since,
+            offsets=offsets,
+            tap=counts.observe,
+        )
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    except (KafkaError, OSError) as exc:
+        raise CliError(f"cannot read Kafka at {args.bootstrap}: {exc}") from None
+    if not args.quiet:
+        elapsed = time.perf_counter() - t0
+        sys.stdout.write(render_summary(pipeline.stats, counts, elapsed_s=elapsed, inputs=0, out_dir=str(out)))
     return EXIT_OK
 
 
@@ -290,10 +331,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"wismo {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    def common(p: argparse.ArgumentParser) -> None:
+    def common(p: argparse.ArgumentParser, *, files_required: bool = True) -> None:
         p.add_argument(
             "inputs",
-            nargs="+",
+            nargs="+" if files_required else "*",
             metavar="INPUT.ndjson",
             help="canonical events, one JSON object per line (processed in file order)",
         )
@@ -308,7 +349,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Replay canonical events in-process and write one ndjson file per output "
         "topic (empty when nothing was written to it).",
     )
-    common(rp)
+    common(rp, files_required=False)
     rp.add_argument("--out", required=True, metavar="DIR", help="output directory")
     rp.add_argument("--quiet", action="store_true", help="no summary table and no progress bar")
     rp.add_argument(
@@ -316,6 +357,26 @@ def build_parser() -> argparse.ArgumentParser:
         default="auto",
         metavar="N",
         help="processes, one per partition of orders (default auto: one per core for inputs over 8 MB)",
+    )
+    rp.add_argument(
+        "--from-kafka",
+        action="store_true",
+        help="read the input topics instead of files (shadow: nothing published, no Redis state written)",
+    )
+    when = rp.add_mutually_exclusive_group()
+    when.add_argument("--since", metavar="TS", help="with --from-kafka: from this RFC 3339 time or epoch ms")
+    when.add_argument("--offsets", metavar="SPEC", help="with --from-kafka: topic:partition:offset[,...]")
+    rp.add_argument(
+        "--bootstrap",
+        default=os.environ.get("WISMO_KAFKA_BOOTSTRAP") or "127.0.0.1:9092",
+        metavar="HOSTS",
+        help="with --from-kafka: bootstrap servers (default $WISMO_KAFKA_BOOTSTRAP)",
+    )
+    rp.add_argument(
+        "--topic-prefix",
+        default=os.environ.get("WISMO_TOPIC_PREFIX", ""),
+        metavar="P",
+        help="with --from-kafka: prefix of the topic names (default $WISMO_TOPIC_PREFIX)",
     )
     rp.set_defaults(func=cmd_replay)
 

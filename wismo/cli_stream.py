@@ -175,7 +175,7 @@ async def _feed_and_collect(
 ) -> dict[str, list[bytes]]:
     from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-    from wismo.streams.progress import wait_caught_up
+    from wismo.streams.progress import true_end_offsets, wait_caught_up
     from wismo.streams.publisher import needs_forward_hop, publish_lines
     from wismo.streams.worker import INPUT_TOPICS
 
@@ -204,7 +204,7 @@ async def _feed_and_collect(
     try:
         await reader.topics()
         tps = [TopicPartition(prefix + t, p) for t in OUTPUT_TOPICS for p in reader.partitions_for_topic(prefix + t)]
-        ends = await reader.end_offsets(tps)
+        ends = await true_end_offsets(reader, tps)
         reader.assign(tps)
         await reader.seek_to_beginning(*tps)
         for tp in tps:

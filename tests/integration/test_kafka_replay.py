@@ -39,7 +39,7 @@ async def _create(bootstrap: str, prefix: str) -> None:
     assert report.ok, report.table()
 
 
-async def _publish(bootstrap: str, paths: list[Path], prefix: str) -> dict[TopicPartition, int]:
+async def _publish(bootstrap: str, paths: list[str | Path], prefix: str) -> dict[TopicPartition, int]:
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
     await producer.start()
     try:
@@ -101,7 +101,7 @@ def _assert_same(kafka_out: Path, file_out: Path, kafka: Pipeline, file: Pipelin
 
 def test_kafka_replay_writes_what_a_file_replay_writes(kafka_bootstrap, unique_name, tmp_path):
     prefix = unique_name("kr") + "."
-    files = [SPLIT, SWEEPS, BAD]
+    files: list[str | Path] = [SPLIT, SWEEPS, BAD]
     asyncio.run(_create(kafka_bootstrap, prefix))
     asyncio.run(_publish(kafka_bootstrap, files, prefix))
     before = asyncio.run(_broker_view(kafka_bootstrap, prefix))
