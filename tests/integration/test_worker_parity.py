@@ -144,3 +144,40 @@ def test_worker_matches_file_replay(harness: Harness, path: Path) -> None:
         theirs = Counter(_signature(topic, r) for r in expected.get(topic, []))
         assert mine == theirs, f"{topic}: worker-only {mine - theirs}, replay-only {theirs - mine}"
     assert got["wismo.decisions"], "every scenario evaluates something"
+
+
+def test_every_state_key_expires_or_is_bounded(harness: Harness) -> None:
+    """After a run, every Redis key has a TTL, except the per-partition follow-up and in-progress structures
+    (members removed when their case closes) and the watermark; the outbox is empty once published; a
+    delivered order's case and context carry the closed-case TTL."""
+    from wismo.state_keys import CLOSED_TTL, OPEN_TTL
+
+    r = redis.Redis.from_url(harness.redis_url)
+    r.flushdb()
+    delivered = SCENARIOS[0].parent / "proactive_delivered_on_open_case.ndjson"
+    lines = [
+        line.strip()
+        for line in (SCENARIOS[0].parent / "batch_01_normal_eta_within_sla.ndjson").read_bytes().split(b"\n")
+        if line.strip()
+    ]
+    lines += [line.strip() for line in delivered.read_bytes().split(b"\n") if line.strip()]
+    harness.run(harness.scenario(lines))
+    keys = [k.decode() for k in r.scan_iter("wismo:*")]
+    assert any(k.startswith("wismo:ctx:") for k in keys) and any(k.startswith("wismo:seen:") for k in keys)
+    unbounded = []
+    for key in keys:
+        if key.startswith(("wismo:fu:", "wismo:inprogress:")) or key == "wismo:watermark":
+            continue
+        if key.startswith("wismo:outbox"):
+            unbounded.append(f"{key} (outbox not cleared)")
+        elif r.ttl(key) <= 0:
+            unbounded.append(key)
+    assert not unbounded
+    ttls = {k: r.ttl(k) for k in keys if k.startswith(("wismo:case:", "wismo:ctx:"))}
+    assert any(0 < t <= CLOSED_TTL for t in ttls.values()), "a closed case expires sooner"
+    assert any(CLOSED_TTL < t <= OPEN_TTL for t in ttls.values()), "an open case is kept longer"
+    for key in keys:
+        if key.startswith("wismo:inprogress:"):
+            for member in r.smembers(key):
+                case = r.get(f"wismo:case:{member.decode()}")
+                assert case is not None
