@@ -77,7 +77,7 @@ def create_app(settings: WorkerSettings, policy: Policy) -> faust.App:
             monitors.append(FollowUpMonitor(worker.redis, worker.keys, worker.producer, worker.topic(CLOCK_TOPIC)))
         monitor = monitors[0]
         try:
-            await monitor.run_once(worker.partitions, await worker.clock_now())
+            await monitor.run_once(worker.partitions, await worker.clock_now(worker.partitions))
         except Exception:  # Redis or Kafka down: the next pass retries; claims stay leased
             log.warning("follow-up monitor pass failed", exc_info=True)
 

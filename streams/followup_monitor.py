@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -124,15 +125,18 @@ class FollowUpQueue:
         before ``now`` to the due set, due at ``now``; returns how many."""
         return int(await self._reap(keys=self._reap_keys(partition), args=[now, limit]))
 
-    async def reap_and_claim(self, partitions: int, now: float) -> list[tuple[int, str]]:
+    async def reap_and_claim(self, partitions: int, now: float | Sequence[float]) -> list[tuple[int, str]]:
         """:meth:`reap` then :meth:`claim` (default limits) for each partition ``0..partitions-1``, in one
         round trip (a non-transactional pipeline: each script is atomic on its own). Returns ``(partition,
-        member)`` of every claim. If the round trip fails, claims that were made are reaped after the lease."""
+        member)`` of every claim. If the round trip fails, claims that were made are reaped after the lease.
+        ``now`` is one time for every partition, or one per partition (each partition's own event time)."""
+        nows = [now] * partitions if isinstance(now, int | float) else list(now)
         async with self.redis.pipeline(transaction=False) as pipe:
             for p in range(partitions):
-                await self._reap(keys=self._reap_keys(p), args=[now, FOLLOW_UP_CLAIM_BATCH], client=pipe)
-                lease = now + FOLLOW_UP_LEASE_SECONDS
-                await self._claim(keys=self._claim_keys(p), args=[now, lease, FOLLOW_UP_CLAIM_BATCH], client=pipe)
+                t = nows[p]
+                await self._reap(keys=self._reap_keys(p), args=[t, FOLLOW_UP_CLAIM_BATCH], client=pipe)
+                lease = t + FOLLOW_UP_LEASE_SECONDS
+                await self._claim(keys=self._claim_keys(p), args=[t, lease, FOLLOW_UP_CLAIM_BATCH], client=pipe)
             replies = await pipe.execute()
         return [(p, _text(m)) for p in range(partitions) for m in replies[2 * p + 1]]
 
@@ -155,7 +159,7 @@ class FollowUpMonitor:
         self.clock_topic = clock_topic
         self.queue = FollowUpQueue(redis, keys)
 
-    async def run_once(self, partitions: int, now: float) -> int:
+    async def run_once(self, partitions: int, now: float | Sequence[float]) -> int:
         """One pass over partitions ``0..partitions-1``: reap expired leases, claim what is due (at most
         :data:`FOLLOW_UP_CLAIM_BATCH` per partition; one Redis round trip for all), publish each claim as a
         tick to the same partition of the clock topic and await the acks. Returns how many were published.

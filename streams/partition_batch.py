@@ -201,7 +201,7 @@ class PartitionBatch:
         req.follow_ups[self.partition] = self.horizon
         if self.has_sweep:
             req.in_progress.add(self.partition)
-        req.watermark = True
+        req.watermarks.add(self.partition)
 
     def second_request(self, first: Loaded, req: LoadRequest) -> None:
         """What the first answer revealed: ticket-mapped and candidate orders, follow-up and sweep cases."""
@@ -310,8 +310,9 @@ class PartitionBatch:
                     view.by_ticket[tid] = loaded.tickets[tid]
         view.by_number = dict(loaded.numbers)
         view.by_customer = {ref: set(ids) for ref, ids in loaded.customers.items()}
-        if loaded.watermark is not None:
-            view.watermark = datetime.fromtimestamp(loaded.watermark, UTC)
+        wm = loaded.watermarks.get(self.partition)
+        if wm is not None:
+            view.watermark = datetime.fromtimestamp(wm, UTC)
         self._loaded_index = (
             dict(view.by_ticket),
             dict(view.by_number),
@@ -389,8 +390,7 @@ class PartitionBatch:
             if new_ids:
                 write.customers.setdefault(ref, set()).update(new_ids)
         if view.watermark is not None:
-            wm = view.watermark.timestamp()
-            write.watermark = wm if write.watermark is None else max(write.watermark, wm)
+            write.watermarks[p] = view.watermark.timestamp()
 
 
 def _commitment(case: CaseState) -> tuple[str, datetime] | None:

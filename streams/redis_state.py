@@ -78,7 +78,8 @@ class LoadRequest:
     follow_ups: dict[int, float] = field(default_factory=dict)
     """partition -> horizon (epoch s): due follow-ups up to it, and every in-flight one"""
     in_progress: set[int] = field(default_factory=set)
-    watermark: bool = False
+    watermarks: set[int] = field(default_factory=set)
+    """partitions whose event-time watermark to read"""
 
     def __bool__(self) -> bool:
         return bool(
@@ -90,7 +91,7 @@ class LoadRequest:
             or self.customers
             or self.follow_ups
             or self.in_progress
-            or self.watermark
+            or self.watermarks
         )
 
 
@@ -107,7 +108,7 @@ class Loaded:
     follow_ups: dict[int, list[str]] = field(default_factory=dict)
     """partition -> members (due up to the horizon, then in flight)"""
     in_progress: dict[int, set[str]] = field(default_factory=dict)
-    watermark: float | None = None
+    watermarks: dict[int, float] = field(default_factory=dict)
 
     def merge(self, other: Loaded) -> None:
         self.seen.update(other.seen)
@@ -120,8 +121,7 @@ class Loaded:
             self.follow_ups.setdefault(p, []).extend(members)
         for p, keys in other.in_progress.items():
             self.in_progress.setdefault(p, set()).update(keys)
-        if other.watermark is not None:
-            self.watermark = other.watermark
+        self.watermarks.update(other.watermarks)
 
 
 @dataclass
@@ -142,7 +142,7 @@ class StateWrite:
     in_progress_remove: dict[int, set[str]] = field(default_factory=dict)
     outbox: dict[int, dict[str, bytes]] = field(default_factory=dict)
     outbox_since_ms: int = 0
-    watermark: float | None = None
+    watermarks: dict[int, float] = field(default_factory=dict)
 
 
 class RedisState:
@@ -167,6 +167,7 @@ class RedisState:
         customers = sorted(req.customers)
         fu_parts = sorted(req.follow_ups)
         ip_parts = sorted(req.in_progress)
+        wm_parts = sorted(req.watermarks)
         if seen:
             pipe.mget([k.seen(s) for s in seen])
         if ctxs:
@@ -184,8 +185,8 @@ class RedisState:
             pipe.zrange(k.follow_ups_inflight(p), 0, -1)
         for p in ip_parts:
             pipe.smembers(k.in_progress(p))
-        if req.watermark:
-            pipe.zscore(k.watermark(), "w")
+        if wm_parts:
+            pipe.zmscore(k.watermark(), [str(p) for p in wm_parts])
         res: list[Any] = await pipe.execute()
         it = iter(res)
         if seen:
@@ -208,9 +209,9 @@ class RedisState:
             out.follow_ups[p] = due + [m for m in inflight if m not in set(due)]
         for p in ip_parts:
             out.in_progress[p] = {_text(m) for m in next(it)}
-        if req.watermark:
-            score = next(it)
-            out.watermark = float(score) if score is not None else None
+        if wm_parts:
+            scores = next(it)
+            out.watermarks = {p: float(s) for p, s in zip(wm_parts, scores, strict=True) if s is not None}
         return out
 
     async def write(self, w: StateWrite) -> None:
@@ -259,8 +260,8 @@ class RedisState:
                 pipe.hset(k.outbox(p), mapping=records)  # type: ignore[arg-type]
                 pipe.set(k.outbox_since(p), w.outbox_since_ms, nx=True)
                 n += 1
-        if w.watermark is not None:
-            pipe.zadd(k.watermark(), {"w": w.watermark}, gt=True)
+        if w.watermarks:
+            pipe.zadd(k.watermark(), {str(p): wm for p, wm in w.watermarks.items()}, gt=True)
             n += 1
         if n:
             await pipe.execute()

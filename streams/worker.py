@@ -32,7 +32,7 @@ import logging
 import os
 import signal
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -107,6 +107,9 @@ class Worker:
         self._progress = asyncio.Condition()
         self._stopping = asyncio.Event()
         self._fault = _parse_fault(os.environ.get(FAULT_ENV))
+        self._buffers: dict[TopicPartition, deque[ConsumerRecord[bytes, bytes]]] = {}
+        self._empty_since: dict[TopicPartition, float] = {}
+        self._order = {self.topic(t): i for i, t in enumerate(INPUT_TOPICS)}
         self.consumer: AIOKafkaConsumer | None = None
         self.producer: AIOKafkaProducer | None = None
 
@@ -150,15 +153,84 @@ class Worker:
     async def run(self) -> None:
         """Consume until :meth:`stop`. Never returns early on bad input or a Redis outage."""
         assert self.consumer is not None
+        limit = self.settings.batch_max_records
         try:
             while not self._stopping.is_set():
-                batch = await self.consumer.getmany(
-                    timeout_ms=self.settings.poll_timeout_ms, max_records=self.settings.batch_max_records
-                )
+                fetched = await self.consumer.getmany(timeout_ms=self.settings.poll_timeout_ms, max_records=limit)
+                for tp, msgs in fetched.items():
+                    self._buffers.setdefault(tp, deque()).extend(msgs)
+                self._flow_control()
+                batch = await self._take_in_time_order(limit)
                 if batch:
                     await self.process(batch)
         finally:
             await self.close()
+
+    def _flow_control(self) -> None:
+        """Stop fetching a partition whose buffer holds more than two batches; resume when it drained."""
+        assert self.consumer is not None
+        full = [tp for tp, buf in self._buffers.items() if len(buf) > 2 * self.settings.batch_max_records]
+        drained = [
+            tp for tp in self.consumer.paused() if len(self._buffers.get(tp, ())) <= self.settings.batch_max_records
+        ]
+        if full:
+            self.consumer.pause(*full)
+        if drained:
+            self.consumer.resume(*drained)
+
+    async def _take_in_time_order(self, limit: int) -> dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]:
+        """Up to ``limit`` buffered messages, merged across the input topics of each partition number in
+        record-timestamp order (as Kafka Streams synchronises a task's partitions).
+
+        A topic-partition with nothing buffered holds its partition's merge back unless it is caught up
+        (position at the high watermark) or has been empty for ``max_idle_ms``: otherwise a backlog fetched
+        faster on one topic (say the warehouse's) would run ahead of the others, and event time with it,
+        firing follow-ups before the events that precede them were seen."""
+        assert self.consumer is not None
+        by_partition: dict[int, list[TopicPartition]] = defaultdict(list)
+        for tp in self.consumer.assignment():
+            by_partition[tp.partition].append(tp)
+        now = time.monotonic()
+        out: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]] = defaultdict(list)
+        taken = 0
+        for tps in by_partition.values():
+            if not any(self._buffers.get(tp) for tp in tps):
+                continue
+            if await self._held_back(tps, now):
+                continue
+            while taken < limit:
+                heads = [
+                    (buf[0].timestamp, self._order.get(tp.topic, 99), tp)
+                    for tp in tps
+                    if (buf := self._buffers.get(tp))
+                ]
+                if not heads:
+                    break
+                _, _, tp = min(heads, key=lambda h: (h[0], h[1]))
+                buf = self._buffers[tp]
+                out[tp].append(buf.popleft())
+                taken += 1
+                if not buf and await self._held_back([tp], now):
+                    break
+        for tp, buf in self._buffers.items():
+            if buf:
+                self._empty_since.pop(tp, None)
+        return out
+
+    async def _held_back(self, tps: list[TopicPartition], now: float) -> bool:
+        """Whether an empty, not caught-up topic-partition among ``tps`` (empty for less than the idle limit)
+        must hold the merge back."""
+        assert self.consumer is not None
+        for tp in tps:
+            if self._buffers.get(tp):
+                continue
+            highwater = self.consumer.highwater(tp)
+            if highwater is not None and await self.consumer.position(tp) >= highwater:
+                continue  # caught up: nothing to wait for
+            since = self._empty_since.setdefault(tp, now)
+            if (now - since) * 1000 < self.settings.max_idle_ms:
+                return True
+        return False
 
     # ---- one batch ------------------------------------------------------------------------------------
 
@@ -264,12 +336,15 @@ class Worker:
         """The configured name of a canonical topic (a forwarded ticket goes to the ticket topic)."""
         return self.settings.topic_prefix + (TICKET_TOPIC if canonical == FORWARD_TICKET else canonical)
 
-    async def clock_now(self) -> float:
-        """What follow-ups are due against (epoch s): the newest event time any worker processed, or with
-        ``clock=wall`` the later of that and the wall clock."""
-        score = await self.redis.zscore(self.keys.watermark(), "w")
-        wm = float(score) if score is not None else 0.0
-        return max(wm, time.time()) if self.settings.clock == "wall" else wm
+    async def clock_now(self, partitions: int) -> list[float]:
+        """What each partition's follow-ups are due against (epoch s): the newest event time processed on
+        it, or with ``clock=wall`` the later of that and the wall clock."""
+        scores = await self.redis.zmscore(self.keys.watermark(), [str(p) for p in range(partitions)])
+        wms = [float(s) if s is not None else 0.0 for s in scores]
+        if self.settings.clock == "wall":
+            wall = time.time()
+            return [max(wm, wall) for wm in wms]
+        return wms
 
     def _n(self) -> int:
         if not self.partitions:
@@ -385,8 +460,10 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
         # Nothing is in flight here: aiokafka calls this between polls, and every batch is committed
-        # before the next poll.
-        return None
+        # before the next poll. Buffered messages are dropped: positions restart from the committed offsets.
+        for tp in revoked:
+            self.worker._buffers.pop(tp, None)
+            self.worker._empty_since.pop(tp, None)
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
         self.worker.partitions = 0

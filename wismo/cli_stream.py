@@ -126,7 +126,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace, bootstrap: str, redis_url: str, t0: float) -> int:
     from wismo.streams.topics import create_topics, load_topics
 
-    prefix = f"demo{int(time.time())}."
+    prefix = args.topic_prefix or f"demo{int(time.time())}."
     group = f"{prefix}wismo"
     specs = [replace(s, name=prefix + s.name) for s in load_topics(None)]
     report = asyncio.run(create_topics(bootstrap, specs))
@@ -274,6 +274,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     dp.add_argument("--input", default=str(EXAMPLE), metavar="FILE", help="events to feed (default: the example)")
     dp.add_argument("--out", default="out/demo", metavar="DIR", help="where to write the output topics")
     dp.add_argument("--mode", choices=("live", "testing"), help="override the policy's modes")
+    dp.add_argument("--topic-prefix", metavar="P", help="topic name prefix (default: demo<timestamp>.)")
     dp.set_defaults(func=cmd_demo)
 
     from wismo.streams.topics import register as register_topics

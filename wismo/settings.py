@@ -42,6 +42,9 @@ class WorkerSettings(BaseSettings):
     batch_max_records: int = Field(2000, ge=1)
     """Most messages taken per poll (faust's ``take()``): one Redis read, one write and one produce flush
     per batch."""
+    max_idle_ms: int = Field(500, ge=0)
+    """How long an input topic-partition with nothing fetched (and not caught up) may hold back the
+    time-ordered merge of its partition before the others proceed without it."""
     poll_timeout_ms: int = Field(50, ge=1)
     """How long a poll waits for the first message. Bounds the added latency at low load."""
     clock: Literal["wall", "event"] = "wall"

@@ -112,8 +112,9 @@ class Keys:
         return f"{self.prefix}:outbox-since:{partition}"
 
     def watermark(self) -> str:
-        """Sorted set with one member whose score is the highest event time (epoch seconds) any worker has
-        processed (``ZADD GT`` keeps the maximum atomically): the clock follow-ups are due against."""
+        """Sorted set, member = partition number, score = the highest event time (epoch seconds) processed
+        on that partition (``ZADD GT`` keeps the maximum atomically). A partition's follow-ups fall due
+        against its own event time, so a partition far ahead in a backlog never fires another's early."""
         return f"{self.prefix}:watermark"
 
     def control(self) -> str:

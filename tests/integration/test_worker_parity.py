@@ -179,5 +179,6 @@ def test_every_state_key_expires_or_is_bounded(harness: Harness) -> None:
     for key in keys:
         if key.startswith("wismo:inprogress:"):
             for member in r.smembers(key):
-                case = r.get(f"wismo:case:{member.decode()}")
+                name = member.decode() if isinstance(member, bytes) else str(member)
+                case = r.get(f"wismo:case:{name}")
                 assert case is not None

@@ -67,11 +67,14 @@ def generated_lines(orders: int, seed: int = 11, *, sweep_hours: float = 24.0, p
 
     * without the ticket messages that lack an order id (the worker forwards those between partitions: an extra
       hop that can reorder them);
-    * with a clock *anchor* on every partition just before each sweep: a repeated ``order.placed`` (no output) of a
-      cancelled order of that partition, at the sweep's time. A file replay fires every follow-up due by the time of
-      the latest event of ANY order, so at a sweep it fires, as follow-ups, those due before the previous event in
-      the file and leaves the later ones to the sweep; a partition knows only its own events. The anchors make the
-      previous event's time the sweep's time in every partition."""
+    * with a clock *anchor* on every partition just before each sweep and after the last event: a repeated
+      ``order.placed`` (no output) of a cancelled order of that partition, at the sweep's time (at the end: the
+      latest event time). A file replay fires a follow-up as soon as the latest event of ANY order passes its due
+      time; a worker knows the time only from the events of its partitions. Between two events of a partition
+      that is the same as far as the partition's orders can tell, except where the replay's clock reaches a due
+      time that the partition's own events never reach: before a sweep (the replay fires a follow-up due before
+      the previous event of the file as a follow-up, and leaves one due after it to the sweep) and at the end.
+      The anchors put every partition's clock where the replay's is at those points."""
     spec = importlib.util.spec_from_file_location("wismo_replay_bench", ROOT / "bench" / "replay_bench.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -79,7 +82,7 @@ def generated_lines(orders: int, seed: int = 11, *, sweep_hours: float = 24.0, p
     spec.loader.exec_module(module)
     lines: list[bytes] = module.Generator(orders=orders, seed=seed, sweep_hours=sweep_hours).build()
     anchors = anchor_orders(partitions)
-    start = min(_time(line) for line in lines if _time(line) is not None)
+    start = min(t for line in lines if (t := _time(line)) is not None)
     out = [
         event_line(
             event_id=f"anchor-{oid}-{kind}",
@@ -108,6 +111,18 @@ def generated_lines(orders: int, seed: int = 11, *, sweep_hours: float = 24.0, p
                 for oid in anchors
             ]
         out.append(line)
+    end = max(t for line in lines if (t := _time(line)) is not None)
+    out += [
+        event_line(
+            event_id=f"anchor-{oid}-end",
+            source="oms",
+            type="order.placed",
+            order_id=oid,
+            occurred_at=end,
+            payload=_ANCHOR_PAYLOAD["placed"],
+        )
+        for oid in anchors
+    ]
     return out
 
 
@@ -354,18 +369,23 @@ class Deployment:
             time.sleep(poll)
 
 
+_last_ts = 0
+"""The last record timestamp given: timestamps increase across calls too (the worker orders a partition's records
+of a batch by timestamp, so a later call must not restart below an earlier one that ran ahead of the clock)."""
+
+
 async def publish_to_one_topic(bootstrap: str, lines: list[bytes], topic: str) -> dict[TopicPartition, int]:
     """Every line to ``topic`` in order, keyed as :func:`route` keys it; a sweep (a key-less ``clock.tick``) to every
-    partition. Strictly increasing record timestamps. Returns the end offset per partition written."""
+    partition. Strictly increasing record timestamps, across calls too. Returns the end offset per partition written."""
+    global _last_ts
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
     await producer.start()
     try:
         partitions = sorted(await producer.partitions_for(topic))
-        ts = int(time.time() * 1000)
         futures = []
         for line in lines:
             r = route(line)
-            ts = max(ts + 1, int(time.time() * 1000))
+            _last_ts = ts = max(_last_ts + 1, int(time.time() * 1000))
             if r.broadcast:
                 for p in partitions:
                     futures.append(await producer.send(topic, line, partition=p, timestamp_ms=ts))
@@ -452,15 +472,18 @@ async def settle(
             pending = {"lag": {f"{tp.topic}[{tp.partition}]": n for tp, n in lag.items() if n > 0}}
             if not pending["lag"]:
                 pipe = redis.pipeline(transaction=False)
-                pipe.zscore(keys.watermark(), "w")
+                pipe.zrange(keys.watermark(), 0, -1, withscores=True)
                 for p in partitions:
                     pipe.zrange(keys.follow_ups(p), 0, 0, withscores=True)
                     pipe.zcard(keys.follow_ups_inflight(p))
                     pipe.exists(keys.outbox(p))
                 res = await pipe.execute()
-                wm = float(res[0]) if res[0] is not None else float("-inf")
+                # The clock a partition's follow-ups are due against: its own watermark (member = partition
+                # number), or the one global watermark (member "w") of a worker that keeps only that.
+                wms = {m.decode(): float(score) for m, score in res[0]}
                 for i, p in enumerate(partitions):
                     first, inflight, outbox = res[1 + 3 * i : 4 + 3 * i]
+                    wm = wms.get(str(p), wms.get("w", float("-inf")))
                     if first and first[0][1] <= wm:
                         pending[f"due follow-up in partition {p}"] = first[0][0]
                     if inflight:
