@@ -369,6 +369,7 @@ def child_wismo() -> None:
             "dead_letters": p.dead_letters,
             "follow_ups_fired": p.follow_ups_fired,
             "seconds_alive": round(time.perf_counter() - t0, 1),
+            "phase_seconds": {k: round(v, 2) for k, v in s.seconds.items()},
         }
         print("STATS " + orjson.dumps(stats).decode(), flush=True)
 

@@ -36,7 +36,7 @@ from wismo.case import CaseState
 from wismo.context import OrderContext
 from wismo.events import ClockTick, Event, TicketMessage
 from wismo.ids import follow_up_event_id
-from wismo.pipeline import FOLLOW_UP_TICK_ID, FORWARD_TICKET, MemoryState, Output, Pipeline
+from wismo.pipeline import FOLLOW_UP_TICK_ID, FORWARD_TICKET, MemoryState, Output, Pipeline, in_progress
 from wismo.records import TOPIC_DLQ, DeadLetter, record_json
 from wismo.state_codec import decode_case, decode_context, encode_case, encode_context
 from wismo.state_keys import follow_up_member, parse_follow_up_member
@@ -146,6 +146,7 @@ class PartitionBatch:
     """order ids loaded only to match a ticket (read, never written unless owned)"""
     has_sweep: bool = False
     follow_up_members: list[str] = field(default_factory=list)
+    _was_in_progress: set[str] = field(default_factory=set)
     _loaded_index: tuple[dict[str, str], dict[str, str], dict[str, set[str]]] = field(
         default_factory=lambda: ({}, {}, {})
     )
@@ -288,11 +289,14 @@ class PartitionBatch:
             if raw is not None:
                 view.contexts[key] = decode_context(raw)
         before: dict[str, tuple[str, datetime] | None] = {}
+        self._was_in_progress = set()
         for key in self.primary:
             raw = loaded.cases.get(key)
             if raw is not None:
                 case = view.cases[key] = decode_case(raw)
                 before[key] = _commitment(case)
+                if in_progress(case, view.contexts.get(key)):
+                    self._was_in_progress.add(key)
         fu_ids = set()
         heap = view.follow_ups
         for member in self.follow_up_members:
@@ -360,7 +364,9 @@ class PartitionBatch:
             data = encode_case(case)
             if data != loaded.cases.get(key):
                 write.cases[key] = (data, _keep_open(pipeline, view, key, view.contexts.get(key)))
-            (add_ip if pipeline.is_in_progress(key) else rm_ip).add(key)
+            now_in_progress = pipeline.is_in_progress(key)
+            if now_in_progress != (key in self._was_in_progress):
+                (add_ip if now_in_progress else rm_ip).add(key)
             old, new = before.get(key), _commitment(case)
             if old != new:
                 if old is not None:

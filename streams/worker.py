@@ -80,6 +80,8 @@ class WorkerStats:
     recovered_skipped: int = 0
     batch_fallbacks: int = 0
     batch: BatchStats = field(default_factory=BatchStats)
+    seconds: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    """Time spent per batch phase (read, pipeline, write, publish, clear, commit), cumulative."""
 
 
 class Worker:
@@ -156,7 +158,9 @@ class Worker:
         limit = self.settings.batch_max_records
         try:
             while not self._stopping.is_set():
-                fetched = await self.consumer.getmany(timeout_ms=self.settings.poll_timeout_ms, max_records=limit)
+                # Everything fetched so far, so that each topic-partition's buffer shows what the broker sent
+                # (the merge below relies on it; flow control bounds the buffers).
+                fetched = await self.consumer.getmany(timeout_ms=self.settings.poll_timeout_ms)
                 for tp, msgs in fetched.items():
                     self._buffers.setdefault(tp, deque()).extend(msgs)
                 self._flow_control()
@@ -256,15 +260,19 @@ class Worker:
                 for rec in recs:
                     outputs += await self._run_single(p, rec)
         self._maybe_fault("after_write")
+        t = time.perf_counter()
         await self._publish(outputs)
         self._maybe_fault("after_publish")
+        t = self._phase("publish", t)
         await retry_redis(
             lambda: self.state.clear_outbox(set(by_partition)), what="clear outbox", on_failure=self._redis_failed
         )
         self._maybe_fault("after_clear")
+        t = self._phase("clear", t)
         offsets = {tp: msgs[-1].offset + 1 for tp, msgs in batch.items() if msgs}
         assert self.consumer is not None
         await self.consumer.commit(offsets)
+        self._phase("commit", t)
         async with self._progress:
             self.committed.update(offsets)
             self._progress.notify_all()
@@ -285,7 +293,13 @@ class Worker:
             self.pipeline.stats.dead_letters += 1
             return [OutRecord(TOPIC_DLQ, None, record_json(dl))]
 
+    def _phase(self, name: str, since: float) -> float:
+        now = time.perf_counter()
+        self.stats.seconds[name] += now - since
+        return now
+
     async def _run_batch(self, parts: list[PartitionBatch]) -> list[OutRecord]:
+        t = time.perf_counter()
         req1 = LoadRequest()
         for pb in parts:
             pb.first_request(req1)
@@ -299,6 +313,7 @@ class Worker:
         if req2:
             second = await retry_redis(lambda: self.state.load(req2), what="load", on_failure=self._redis_failed)
             first.merge(second)
+        t = self._phase("read", t)
         write = StateWrite(outbox_since_ms=int(time.time() * 1000))
         outputs: list[OutRecord] = []
         for pb in parts:
@@ -307,7 +322,9 @@ class Worker:
                 write.outbox[pb.partition] = {o.digest(): o.encode() for o in outs}
             outputs += outs
         self._maybe_fault("after_run")
+        t = self._phase("pipeline", t)
         await retry_redis(lambda: self.state.write(write), what="write", on_failure=self._redis_failed)
+        self._phase("write", t)
         return outputs
 
     async def _publish(self, outputs: Iterable[OutRecord]) -> None:

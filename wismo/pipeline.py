@@ -92,6 +92,18 @@ def _norm_number(n: str) -> str:
     return n.strip().lstrip("#").upper()
 
 
+def in_progress(case: CaseState | None, ctx: OrderContext | None) -> bool:
+    """An order a sweep re-evaluates: open case, known, not cancelled, not delivered (EVENTS.md)."""
+    return (
+        case is not None
+        and case.is_open
+        and ctx is not None
+        and ctx.known
+        and not ctx.cancelled
+        and not ctx.all_delivered
+    )
+
+
 class Pipeline:
     """Runs canonical events through every stage, in order; returns the output records per input."""
 
@@ -264,17 +276,7 @@ class Pipeline:
         return self._in_progress(key)
 
     def _in_progress(self, key: str) -> bool:
-        """An order a sweep re-evaluates: open case, known, not cancelled, not delivered (EVENTS.md)."""
-        case = self.state.cases.get(key)
-        ctx = self.state.contexts.get(key)
-        return (
-            case is not None
-            and case.is_open
-            and ctx is not None
-            and ctx.known
-            and not ctx.cancelled
-            and not ctx.all_delivered
-        )
+        return in_progress(self.state.cases.get(key), self.state.contexts.get(key))
 
     def _index_order(self, ctx: OrderContext) -> None:
         st = self.state

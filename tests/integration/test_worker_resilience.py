@@ -11,8 +11,10 @@ consumer group and Redis key prefix, and kills its worker processes in a ``final
 
 from __future__ import annotations
 
+import asyncio
 import re
 import signal
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -87,6 +89,55 @@ def test_kill_9_at_every_point_of_a_batch_loses_and_duplicates_nothing(deploymen
     assert any(n > 0 and done == 0 for n, done in recovered), recovered
     assert any(0 < done < n for n, done in recovered), recovered
     assert any(n > 0 and done == n for n, done in recovered), recovered
+
+
+def test_no_batch_runs_while_a_crashed_workers_outbox_is_recovered(
+    deployment: Deployment, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """aiokafka starts fetching newly assigned partitions before ``on_partitions_assigned`` (the outbox recovery)
+    returns. A batch run meanwhile can write a partition's outbox between the recovery's read and its delete (the
+    batch's records are lost if the worker then dies before publishing them), or before the read (the recovery
+    publishes them too). Here the recovery of each non-empty outbox is held for a moment after its read: no batch
+    may run in that moment."""
+    dep = deployment
+    lines = generated_lines(orders=20, seed=13)
+    expected = output_ids(replay_outputs(lines, tmp_path))
+    dep.publish(lines)
+    crashed = dep.start_worker(WISMO_FAULT="after_write:1")
+    assert crashed.wait_exit(90) == -signal.SIGKILL, crashed.log_tail()
+    assert _outboxes(dep), "the crash left no outbox to recover"
+
+    inproc = dep.in_process_worker()
+    worker = inproc.worker
+    read_outbox = worker.state.outbox
+    batches_during_recovery: list[int] = []
+
+    async def held_outbox(partition: int) -> tuple[dict[str, bytes], int | None]:
+        records, since = await read_outbox(partition)
+        if records:
+            before, deadline = worker.stats.batches, time.monotonic() + 1.5
+            while worker.stats.batches == before and time.monotonic() < deadline:
+                await asyncio.sleep(0.02)
+            batches_during_recovery.append(worker.stats.batches - before)
+        return records, since
+
+    monkeypatch.setattr(worker.state, "outbox", held_outbox)
+    try:
+        inproc.start()
+        dep.settle(timeout=90)
+    finally:
+        inproc.close()
+    assert batches_during_recovery and not any(batches_during_recovery), batches_during_recovery
+    assert_exactly_once(output_ids(dep.outputs()), expected, min_records={"wismo.decisions": 100})
+
+
+def _outboxes(dep: Deployment) -> list[int]:
+    keys = Keys(f"{dep.prefix}wismo")
+    client = Redis.from_url(dep.redis_url)
+    try:
+        return [p for p in range(4) if client.exists(keys.outbox(p))]
+    finally:
+        client.close()
 
 
 # ---- 2. rebalance -----------------------------------------------------------------------------------------------

@@ -22,13 +22,14 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -38,12 +39,13 @@ from redis.asyncio import Redis
 from wismo.streams.partition_batch import partition_for
 from wismo.streams.publisher import needs_forward_hop, route
 from wismo.streams.topics import create_topics, load_topics
-from wismo.streams.worker import INPUT_TOPICS
+from wismo.streams.worker import INPUT_TOPICS, Worker
 
 from wismo.local_servers import free_port
 from wismo.policy import load_policy
 from wismo.records import OUTPUT_TOPICS, TOPIC_DLQ
 from wismo.replay import replay_to_memory
+from wismo.settings import WorkerSettings
 from wismo.state_keys import Keys
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,6 +55,7 @@ MODE = "live"
 """Every channel live, so customer replies are written too (``wismo.replies``), not only notes."""
 WORKER_CMD = [sys.executable, "-m", "wismo.cli", "worker", "--loglevel", os.environ.get("WISMO_TEST_LOGLEVEL", "warn")]
 
+T = TypeVar("T")
 Ids = dict[str, Counter[Any]]
 """output topic -> how many times each record id was written"""
 
@@ -334,6 +337,24 @@ class Deployment:
     def logs(self) -> str:
         return "\n".join(w.log_tail() for w in self.workers)
 
+    def in_process_worker(self, **settings: Any) -> InProcessWorker:
+        """A :class:`~wismo.streams.worker.Worker` in this process (its own event loop thread), configured like
+        the worker processes; for tests that look inside it. ``start()`` it; ``close()`` it in a ``finally``."""
+        base: dict[str, Any] = {
+            "kafka_bootstrap": self.bootstrap,
+            "redis_url": self.redis_url,
+            "group_id": self.group,
+            "topic_prefix": self.prefix,
+            "key_prefix": f"{self.prefix}wismo",
+            "clock": "event",
+            "session_timeout_ms": 3000,
+            "heartbeat_interval_ms": 500,
+        }
+        if "WISMO_BATCH_MAX_RECORDS" in self.settings:
+            base["batch_max_records"] = int(self.settings["WISMO_BATCH_MAX_RECORDS"])
+        base.update(settings)
+        return InProcessWorker(WorkerSettings(**base))
+
     # ---- Kafka -------------------------------------------------------------------------------------------
 
     def publish(self, lines: Iterable[bytes]) -> dict[TopicPartition, int]:
@@ -372,6 +393,41 @@ class Deployment:
 _last_ts = 0
 """The last record timestamp given: timestamps increase across calls too (the worker orders a partition's records
 of a batch by timestamp, so a later call must not restart below an earlier one that ran ahead of the clock)."""
+
+
+class InProcessWorker:
+    """A worker running on a background event loop of this process (no faust app: no monitor, no web)."""
+
+    def __init__(self, settings: WorkerSettings) -> None:
+        self.worker = Worker(settings, load_policy(None).with_mode_override(MODE))
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="in-process-worker", daemon=True)
+        self.thread.start()
+        self.task: Any = None
+
+    def call(self, coro: Coroutine[Any, Any, T], timeout: float = 60) -> T:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def start(self) -> None:
+        async def start() -> None:
+            await self.worker.start()
+            self.task = asyncio.ensure_future(self.worker.run())
+
+        self.call(start())
+
+    def close(self) -> None:
+        async def stop() -> None:
+            await self.worker.stop()
+            if self.task is not None:
+                await asyncio.wait_for(self.task, 30)
+            else:
+                await self.worker.close()
+
+        try:
+            self.call(stop(), timeout=40)
+        finally:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self.thread.join(5)
 
 
 async def publish_to_one_topic(bootstrap: str, lines: list[bytes], topic: str) -> dict[TopicPartition, int]:
