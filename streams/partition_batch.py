@@ -44,7 +44,14 @@ from wismo.state_keys import follow_up_member, parse_follow_up_member
 
 def partition_for(order_id: str, partitions: int) -> int:
     """The partition Kafka's default partitioner (murmur2, as the Java client and aiokafka) gives a key."""
-    h: int = murmur2(order_id.encode())
+    return partition_of(order_id.encode(), partitions)
+
+
+def partition_of(key: bytes | None, partitions: int) -> int:
+    """:func:`partition_for` of a raw key; a record without a key goes to partition 0."""
+    if key is None:
+        return 0
+    h: int = murmur2(key)
     return (h & 0x7FFFFFFF) % partitions
 
 

@@ -38,10 +38,11 @@ from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.coordinator.assignors.range import RangePartitionAssignor
+from aiokafka.errors import CommitFailedError
 from aiokafka.structs import ConsumerRecord
 from redis.asyncio import Redis
 from wismo.processors.intake import dead_letter
-from wismo.streams.partition_batch import BatchStats, InRecord, OutRecord, PartitionBatch
+from wismo.streams.partition_batch import BatchStats, InRecord, OutRecord, PartitionBatch, partition_of
 from wismo.streams.progress import true_end_offsets
 from wismo.streams.redis_state import Loaded, LoadRequest, RedisState, StateWrite, retry_redis
 
@@ -110,6 +111,7 @@ class Worker:
         self._stopping = asyncio.Event()
         self._fault = _parse_fault(os.environ.get(FAULT_ENV))
         self._buffers: dict[TopicPartition, deque[ConsumerRecord[bytes, bytes]]] = {}
+        self._partition_counts: dict[str, int] = {}
         self._empty_since: dict[TopicPartition, float] = {}
         self._order = {self.topic(t): i for i, t in enumerate(INPUT_TOPICS)}
         self.consumer: AIOKafkaConsumer | None = None
@@ -271,7 +273,13 @@ class Worker:
         t = self._phase("clear", t)
         offsets = {tp: msgs[-1].offset + 1 for tp, msgs in batch.items() if msgs}
         assert self.consumer is not None
-        await self.consumer.commit(offsets)
+        try:
+            await self.consumer.commit(offsets)
+        except CommitFailedError:
+            # The group rebalanced meanwhile: the new owner redelivers these messages, recognises them by
+            # their claimant (already applied) and publishes nothing twice (the outbox is already cleared).
+            log.warning("offset commit failed after a rebalance; the new owner skips the applied messages")
+            return
         self._phase("commit", t)
         async with self._progress:
             self.committed.update(offsets)
@@ -340,14 +348,38 @@ class Worker:
         self.stats.outputs += len(outs)
 
     async def _send(self, outs: list[OutRecord]) -> None:
+        """Publish and wait for the broker's acknowledgements. Records are grouped into one record batch per
+        topic-partition (partitioned as Kafka's default partitioner does: murmur2 of the key), which costs
+        far less than one ``send`` per record; forwarded tickets go one by one, to learn their offsets."""
         assert self.producer is not None
-        futures = [await self.producer.send(self.topic(o.topic), o.value, key=o.key) for o in outs]
+        futures = []
+        forwards = [o for o in outs if o.topic == FORWARD_TICKET]
+        by_tp: dict[tuple[str, int], list[OutRecord]] = defaultdict(list)
+        for o in outs:
+            if o.topic != FORWARD_TICKET:
+                topic = self.topic(o.topic)
+                n = self._partition_counts.get(topic) or await self._partition_count(topic)
+                by_tp[(topic, partition_of(o.key, n))].append(o)
+        for (topic, partition), records in by_tp.items():
+            batch = self.producer.create_batch()
+            for o in records:
+                if batch.append(timestamp=None, key=o.key, value=o.value) is None:
+                    futures.append(await self.producer.send_batch(batch, topic, partition=partition))
+                    batch = self.producer.create_batch()
+                    batch.append(timestamp=None, key=o.key, value=o.value)
+            futures.append(await self.producer.send_batch(batch, topic, partition=partition))
+        sent = [await self.producer.send(self.topic(o.topic), o.value, key=o.key) for o in forwards]
         if futures:
-            sent = await asyncio.gather(*futures)
-            for o, md in zip(outs, sent, strict=True):
-                if o.topic == FORWARD_TICKET:
-                    tp = TopicPartition(md.topic, md.partition)
-                    self.forwarded[tp] = max(self.forwarded.get(tp, 0), md.offset + 1)
+            await asyncio.gather(*futures)
+        for md in await asyncio.gather(*sent):
+            tp = TopicPartition(md.topic, md.partition)
+            self.forwarded[tp] = max(self.forwarded.get(tp, 0), md.offset + 1)
+
+    async def _partition_count(self, topic: str) -> int:
+        assert self.producer is not None
+        n = len(await self.producer.partitions_for(topic))
+        self._partition_counts[topic] = n
+        return n
 
     def topic(self, canonical: str) -> str:
         """The configured name of a canonical topic (a forwarded ticket goes to the ticket topic)."""
