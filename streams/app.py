@@ -10,8 +10,9 @@ Timers (not durable by themselves; durable state is in Redis, so a missed timer 
 
 * follow-up monitor, every ``monitor_interval_seconds``: reaps expired leases, claims due follow-ups and
   publishes them as ``clock.tick`` events (deterministic ids: a double fire is absorbed by dedupe);
-* sweep, every ``sweep_interval_seconds`` when set: a ``clock.tick`` without an order to every partition of
-  the clock topic, id ``sweep:<slot>``, the same from every worker, so N workers sweep once.
+* sweep, every ``sweep_interval_seconds`` (default 900 s with the wall clock): a ``clock.tick`` without an
+  order to every partition of the clock topic, id ``sweep:<slot>``, the same from every worker, so N workers
+  sweep once.
 """
 
 from __future__ import annotations
@@ -81,8 +82,8 @@ def create_app(settings: WorkerSettings, policy: Policy) -> faust.App:
         except Exception:  # Redis or Kafka down: the next pass retries; claims stay leased
             log.warning("follow-up monitor pass failed", exc_info=True)
 
-    if settings.sweep_interval_seconds > 0:
-        interval = settings.sweep_interval_seconds
+    if settings.sweep_every > 0:
+        interval = settings.sweep_every
 
         @app.timer(interval)  # type: ignore[untyped-decorator]
         async def sweep() -> None:

@@ -15,6 +15,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from wismo.records import Mode
 
+DEFAULT_SWEEP_SECONDS = 900.0
+"""15 minutes: a time threshold (hours, per the policy) is noticed at most this late."""
+
 
 class WorkerSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="WISMO_", extra="ignore")
@@ -52,10 +55,17 @@ class WorkerSettings(BaseSettings):
     ``event``: against event time only (replays, backtests, the parity tests)."""
     monitor_interval_seconds: float = Field(1.0, gt=0)
     """How often the follow-up monitor claims due follow-ups and the reaper returns expired leases."""
-    sweep_interval_seconds: float = Field(0, ge=0)
-    """How often the worker sends itself a ``clock.tick`` sweep (every in-progress order re-evaluated:
-    no-first-scan, no-movement and pick-SLA thresholds pass without any input event). 0 = never (ticks come
-    from ``wismo.in.clock``). Production: e.g. 900."""
+    sweep_interval_seconds: float | None = Field(None, ge=0)
+    """How often the workers send themselves a ``clock.tick`` sweep, so that time thresholds (no first scan,
+    no movement, pick SLA) are noticed without any input event. Default: every 900 s with ``clock=wall``,
+    never with ``clock=event`` (a replay of past events brings its own ticks). 0 = never."""
+
+    @property
+    def sweep_every(self) -> float:
+        """The effective sweep interval in seconds (0 = no sweeps)."""
+        if self.sweep_interval_seconds is not None:
+            return self.sweep_interval_seconds
+        return DEFAULT_SWEEP_SECONDS if self.clock == "wall" else 0.0
     web_host: str = "127.0.0.1"
     web_port: int = Field(6066, ge=0)
     """Health and metrics endpoint (faust web). 0 = pick a free port."""
