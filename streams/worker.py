@@ -1,15 +1,18 @@
 """The worker's hot path: an aiokafka consumer driving :class:`~wismo.pipeline.Pipeline` in batches.
 
 Why aiokafka directly and not a faust agent: faust's per-event stream machinery (one event object, one
-ack, one offset bookkeeping step per message) costs more than the whole decision engine on this path; a
-bare faust forwarding agent measured ~6.5k msg/s where a raw aiokafka consume->produce loop does ~49k. So
-the batch loop here takes up to ``batch_max_records`` messages per poll, and faust keeps what it is good
-at: the worker process, web endpoint, timers and CLI (see :mod:`wismo.streams.app`).
+ack, one offset bookkeeping step per message) costs more than the whole decision engine on this path: on the
+2-core development machine a bare faust forwarding agent does 2.2-3k msg/s where a raw aiokafka
+consume->produce loop does 45-50k (``bench/stream_bench.py``, same broker, same run). So the batch loop
+here takes up to ``batch_max_records`` messages per poll (what faust's ``take()`` does, without the
+per-event cost), with concurrency one (one loop per process; scale by partitions), and faust keeps what it
+is good at: the worker process, web endpoint, timers and CLI (see :mod:`wismo.streams.app`).
 
 Per batch (guarantees in brackets):
 
-1. poll; group messages by partition number (one worker owns the same partition of every input topic:
-   the range assignor, equal partition counts) and order them by broker timestamp within a partition;
+1. poll; merge each partition number's input topics in record-timestamp order (one worker owns the same
+   partition of every input topic: the range assignor, equal partition counts), waiting briefly for a topic
+   that has not been fetched up to date (see :meth:`Worker._take_in_time_order`);
 2. read state from Redis: two pipelined round trips, no per-message call;
 3. run the pipeline (bad input -> ``wismo.dlq``; an unexpected error -> the batch is retried message by
    message and only the failing message is dead-lettered);
