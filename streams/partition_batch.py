@@ -162,7 +162,8 @@ class PartitionBatch:
         for rec in self.records:
             parsed = parse_line(rec.value, source_name=source_name(rec), line=rec.offset)
             if isinstance(parsed, DeadLetter):
-                self.intakes.append(Intake(rec, None, parsed, None))
+                # Keyed by position: the same message redelivered after a crash is dead-lettered once.
+                self.intakes.append(Intake(rec, None, parsed, f"dlq@{rec.claimant}"))
                 continue
             key = parsed.event_id
             if isinstance(parsed, ClockTick) and parsed.order_id is None and not key.startswith("followup:"):
@@ -184,9 +185,10 @@ class PartitionBatch:
         """Add what this partition needs first to ``req`` (shared by every partition of the batch)."""
         for i in self.intakes:
             ev = i.event
+            if i.dedupe_key is not None:
+                req.seen.add(i.dedupe_key)
             if ev is None or i.dedupe_key is None:
                 continue
-            req.seen.add(i.dedupe_key)
             if isinstance(ev, ClockTick) and ev.event_id.startswith("followup:"):
                 m = FOLLOW_UP_TICK_ID.match(ev.event_id)
                 if m is not None:
@@ -265,9 +267,13 @@ class PartitionBatch:
         out: list[OutRecord] = []
         for i in self.intakes:
             if i.event is None:
-                assert i.dead is not None
+                assert i.dead is not None and i.dedupe_key is not None
+                if i.dedupe_key in loaded.seen:
+                    stats.redelivered += 1
+                    continue
                 pipeline.stats.events_in += 1
                 pipeline.stats.dead_letters += 1
+                write.seen[i.dedupe_key] = i.rec.claimant
                 out += self._records([(TOPIC_DLQ, i.dead)], stats)
                 continue
             assert i.dedupe_key is not None

@@ -115,6 +115,10 @@ class Worker:
         self._fault = _parse_fault(os.environ.get(FAULT_ENV))
         self._buffers: dict[TopicPartition, deque[ConsumerRecord[bytes, bytes]]] = {}
         self._partition_counts: dict[str, int] = {}
+        self._assigned = asyncio.Event()
+        self._lock = asyncio.Lock()
+        self._generation = 0
+        """Set once the current assignment's outboxes are recovered; cleared while partitions are revoked."""
         self._empty_since: dict[TopicPartition, float] = {}
         self._order = {self.topic(t): i for i, t in enumerate(INPUT_TOPICS)}
         self.consumer: AIOKafkaConsumer | None = None
@@ -169,9 +173,17 @@ class Worker:
                 for tp, msgs in fetched.items():
                     self._buffers.setdefault(tp, deque()).extend(msgs)
                 self._flow_control()
+                generation = self._generation
                 batch = await self._take_in_time_order(limit)
-                if batch:
-                    await self.process(batch)
+                if not batch:
+                    continue
+                # A batch and a rebalance never overlap: the rebalance listener takes the same lock, so a
+                # revocation waits for the batch in flight, and no batch runs while a crashed owner's outbox is
+                # recovered (it would write, then clear, the same outbox key). A batch taken before a
+                # rebalance is dropped: every partition restarts from its committed offset.
+                async with self._lock:
+                    if generation == self._generation and self._assigned.is_set():
+                        await self.process(batch)
         finally:
             await self.close()
 
@@ -511,16 +523,24 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
         self.worker = worker
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
-        # Nothing is in flight here: aiokafka calls this between polls, and every batch is committed
-        # before the next poll. Buffered messages are dropped: positions restart from the committed offsets.
-        for tp in revoked:
-            self.worker._buffers.pop(tp, None)
-            self.worker._empty_since.pop(tp, None)
+        # Waits for the batch in flight (committed before it releases the lock). Buffered messages are
+        # dropped: after the rebalance every partition restarts from its committed offset.
+        async with self.worker._lock:
+            self.worker._generation += 1
+            self.worker._assigned.clear()
+            self.worker._buffers.clear()
+            self.worker._empty_since.clear()
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
-        self.worker.partitions = 0
-        self.worker._n()
-        await self.worker.recover({tp.partition for tp in assigned})
+        async with self.worker._lock:
+            self.worker.partitions = 0
+            self.worker._n()
+            self.worker._generation += 1
+            self.worker._buffers.clear()
+            try:
+                await self.worker.recover({tp.partition for tp in assigned})
+            finally:
+                self.worker._assigned.set()
 
 
 def _parse_fault(spec: str | None) -> tuple[str, int] | None:

@@ -66,6 +66,7 @@ class WorkerSettings(BaseSettings):
         if self.sweep_interval_seconds is not None:
             return self.sweep_interval_seconds
         return DEFAULT_SWEEP_SECONDS if self.clock == "wall" else 0.0
+
     web_host: str = "127.0.0.1"
     web_port: int = Field(6066, ge=0)
     """Health and metrics endpoint (faust web). 0 = pick a free port."""

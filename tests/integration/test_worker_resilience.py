@@ -16,8 +16,9 @@ import re
 import signal
 import time
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import orjson
 import pytest
@@ -38,7 +39,7 @@ from wismo.state_keys import Keys
 
 FAULT_POINTS = ("after_run", "after_write", "mid_publish", "after_publish", "after_clear")
 FAST = {"WISMO_BATCH_MAX_RECORDS": "15", "WISMO_MONITOR_INTERVAL_SECONDS": "0.2"}
-MIN_RECORDS = {"wismo.decisions": 300, "wismo.replies": 10, "wismo.escalations": 5, "wismo.dlq": 3}
+MIN_RECORDS = {"wismo.decisions": 300, "wismo.replies": 10, "wismo.escalations": 5, "wismo.dlq": 5}
 RECOVERED = re.compile(r"recovering an outbox of (\d+) records \((\d+) already published\)")
 RETRYING = re.compile(r"redis unavailable during [a-z ]+ \(.*?\); retrying in (\d+\.\d+)s")
 
@@ -60,7 +61,7 @@ def deployment(
 
 def test_kill_9_at_every_point_of_a_batch_loses_and_duplicates_nothing(deployment: Deployment, tmp_path: Path):
     dep = deployment
-    lines = generated_lines(orders=50, seed=3)
+    lines = generated_lines(orders=50, seed=3, bad_every=10)
     expected = output_ids(replay_outputs(lines, tmp_path))
     dep.publish(lines)
     total = dep.input_total()
@@ -100,7 +101,7 @@ def test_no_batch_runs_while_a_crashed_workers_outbox_is_recovered(
     publishes them too). Here the recovery of each non-empty outbox is held for a moment after its read: no batch
     may run in that moment."""
     dep = deployment
-    lines = generated_lines(orders=20, seed=13)
+    lines = generated_lines(orders=20, seed=13, bad_every=10)
     expected = output_ids(replay_outputs(lines, tmp_path))
     dep.publish(lines)
     crashed = dep.start_worker(WISMO_FAULT="after_write:1")
@@ -155,7 +156,8 @@ def test_a_worker_stopped_mid_stream_hands_over_without_loss_or_duplicates(deplo
         assert len(chunks) > 4, f"one worker never got a partition: a={a.health()} b={b.health()}\n{dep.logs()}"
         dep.publish(chunks.pop(0))
         dep.settle(alive=[a, b])
-    # ... then stop one (SIGTERM: graceful) while it works through a backlog; the other takes its partitions over.
+    # ... then stop one (SIGTERM) while it works through a backlog; the other takes its partitions over (and the
+    # outbox of a batch the stopped one had in flight, if any).
     seen_by_b = b.messages()
     dep.publish(chunks.pop(0) + chunks.pop(0))
     dep.wait_until("b consumes the backlog", lambda: b.messages() > seen_by_b, 30, poll=0.01)
@@ -181,11 +183,12 @@ def test_redis_restart_mid_stream_pauses_and_resumes(deployment: Deployment, red
         dep.wait_until("a committed batch", lambda: dep.committed() > 0, 90, poll=0.01)
         redis_server.stop()
         dep.publish(lines[half:])  # a backlog arrives while Redis is down
-        # The worker retries with back-off (0.05 s doubling) and neither exits nor commits meanwhile.
-        dep.wait_until("four retries", lambda: len(RETRYING.findall(w.log_text())) >= 4, 60)
+        # The worker retries with back-off (0.05 s, doubling) and neither exits nor commits meanwhile.
+        dep.wait_until("a retry", lambda: RETRYING.search(w.log_text()) is not None, 60)
         stalled = dep.committed()
+        dep.wait_until("four retries", lambda: len(RETRYING.findall(w.log_text())) >= 4, 60)
         assert w.alive(), w.log_tail()
-        assert stalled < dep.input_total()
+        assert dep.committed() == stalled < dep.input_total()
     finally:
         redis_server.start()
     dep.settle(alive=[w], timeout=120)
@@ -257,7 +260,8 @@ def _due_member(dep: Deployment, order_id: str) -> tuple[str, float] | None:
     client = Redis.from_url(dep.redis_url)
     try:
         p = partition_for(order_id, 4)
-        for member, score in client.zrange(keys.follow_ups(p), 0, -1, withscores=True):
+        members = cast(list[tuple[bytes, float]], client.zrange(keys.follow_ups(p), 0, -1, withscores=True))
+        for member, score in members:
             text = member.decode()
             if text.startswith(order_id + "\x1f"):
                 return text, float(score)
@@ -267,6 +271,4 @@ def _due_member(dep: Deployment, order_id: str) -> tuple[str, float] | None:
 
 
 def _epoch(iso: str) -> float:
-    from datetime import datetime
-
     return datetime.fromisoformat(iso).timestamp()

@@ -10,8 +10,14 @@ order, keyed like :func:`wismo.streams.publisher.route` keys it (a key-less ``cl
 partition), with strictly increasing record timestamps. The pipeline does not care which input topic carries an
 event, and one topic makes each partition's processing order the file order.
 
-Comparison (:func:`output_ids`): the id of every record on the output topics -- ``action_id`` on replies, notes,
-escalations and actions, ``decision_id`` on decisions, ``(error_type, original)`` on dead letters.
+Input for exact comparisons (:func:`generated_lines`): ``bench/replay_bench.py``'s event mix without order-less
+tickets and with clock anchors (see there). Comparison (:func:`output_ids`, :func:`assert_exactly_once`): the id of
+every record on the output topics -- ``action_id`` on replies, notes, escalations and actions, ``decision_id`` on
+decisions, ``(error_type, original)`` on dead letters -- against ``wismo replay`` of the same lines.
+
+Waiting (:func:`settle`): until the group committed every input partition's true end (Tansu answers ListOffsets
+"latest" short of a partition's last record batch, so ends come from a fetch's high watermark), no outbox is
+pending and no follow-up is due or in flight. ``WISMO_TEST_LOGLEVEL=info`` makes the worker processes log more.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ import urllib.request
 from collections import Counter
 from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -43,7 +50,7 @@ from wismo.streams.worker import INPUT_TOPICS, Worker
 
 from wismo.local_servers import free_port
 from wismo.policy import load_policy
-from wismo.records import OUTPUT_TOPICS, TOPIC_DLQ
+from wismo.records import OUTPUT_TOPICS, TOPIC_DLQ, Mode
 from wismo.replay import replay_to_memory
 from wismo.settings import WorkerSettings
 from wismo.state_keys import Keys
@@ -51,7 +58,7 @@ from wismo.state_keys import Keys
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = ROOT / "scenarios"
 ONE_INPUT = "wismo.in.oms"
-MODE = "live"
+MODE: Mode = "live"
 """Every channel live, so customer replies are written too (``wismo.replies``), not only notes."""
 WORKER_CMD = [sys.executable, "-m", "wismo.cli", "worker", "--loglevel", os.environ.get("WISMO_TEST_LOGLEVEL", "warn")]
 
@@ -63,13 +70,22 @@ Ids = dict[str, Counter[Any]]
 # ---- events -------------------------------------------------------------------------------------------------
 
 
-def generated_lines(orders: int, seed: int = 11, *, sweep_hours: float = 24.0, partitions: int = 4) -> list[bytes]:
+def generated_lines(
+    orders: int,
+    seed: int = 11,
+    *,
+    sweep_hours: float = 24.0,
+    partitions: int = 4,
+    anchors: bool = True,
+    bad_every: int = 0,
+) -> list[bytes]:
     """``bench/replay_bench.py``'s deterministic event mix for ``orders`` orders (duplicates, re-sent statuses,
     sweeps every ``sweep_hours``, malformed lines), made exact to compare with a file replay when the partitions are
     consumed unevenly:
 
     * without the ticket messages that lack an order id (the worker forwards those between partitions: an extra
       hop that can reorder them);
+    * with ``bad_every``, more dead letters (see :func:`_with_bad_lines`);
     * with a clock *anchor* on every partition just before each sweep and after the last event: a repeated
       ``order.placed`` (no output) of a cancelled order of that partition, at the sweep's time (at the end: the
       latest event time). A file replay fires a follow-up as soon as the latest event of ANY order passes its due
@@ -84,48 +100,31 @@ def generated_lines(orders: int, seed: int = 11, *, sweep_hours: float = 24.0, p
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
     lines: list[bytes] = module.Generator(orders=orders, seed=seed, sweep_hours=sweep_hours).build()
-    anchors = anchor_orders(partitions)
-    start = min(t for line in lines if (t := _time(line)) is not None)
-    out = [
-        event_line(
-            event_id=f"anchor-{oid}-{kind}",
+    lines = [line for line in lines if not needs_forward_hop(line)]
+    if bad_every:
+        lines = _with_bad_lines(lines, bad_every)
+    if not anchors:
+        return lines
+    ids = anchor_orders(partitions)
+    times = [t for line in lines if (t := _time(line)) is not None]
+
+    def anchor(oid: str, suffix: str, at: datetime, kind: str = "placed") -> bytes:
+        return event_line(
+            event_id=f"anchor-{oid}-{suffix}",
             source="oms",
             type=f"order.{kind}",
             order_id=oid,
-            occurred_at=start,
+            occurred_at=at.isoformat().replace("+00:00", "Z"),
             payload=_ANCHOR_PAYLOAD[kind],
         )
-        for oid in anchors
-        for kind in ("placed", "cancelled")
-    ]
+
+    out = [anchor(oid, kind, min(times), kind) for oid in ids for kind in ("placed", "cancelled")]
     for n, line in enumerate(lines):
-        if needs_forward_hop(line):
-            continue
-        if route(line).broadcast:
-            out += [
-                event_line(
-                    event_id=f"anchor-{oid}-{n}",
-                    source="oms",
-                    type="order.placed",
-                    order_id=oid,
-                    occurred_at=_time(line),
-                    payload=_ANCHOR_PAYLOAD["placed"],
-                )
-                for oid in anchors
-            ]
+        at = _time(line)
+        if route(line).broadcast and at is not None:
+            out += [anchor(oid, str(n), at) for oid in ids]
         out.append(line)
-    end = max(t for line in lines if (t := _time(line)) is not None)
-    out += [
-        event_line(
-            event_id=f"anchor-{oid}-end",
-            source="oms",
-            type="order.placed",
-            order_id=oid,
-            occurred_at=end,
-            payload=_ANCHOR_PAYLOAD["placed"],
-        )
-        for oid in anchors
-    ]
+    out += [anchor(oid, "end", max(times)) for oid in ids]
     return out
 
 
@@ -141,6 +140,18 @@ _ANCHOR_PAYLOAD: dict[str, dict[str, Any]] = {
 }
 
 
+def _with_bad_lines(lines: list[bytes], every: int) -> list[bytes]:
+    """After every ``every``-th line of an order, the same event without its payload: a dead letter (a validation
+    error) on that order's partition, so that the dead letters are spread over every partition and batch."""
+    out = []
+    for n, line in enumerate(lines):
+        out.append(line)
+        obj = orjson.loads(line) if n % every == every - 1 and line.startswith(b"{") else None
+        if isinstance(obj, dict) and obj.get("order_id") and isinstance(obj.get("payload"), dict):
+            out.append(orjson.dumps({**obj, "event_id": f"{obj['event_id']}-bad", "payload": None}))
+    return out
+
+
 def anchor_orders(partitions: int) -> list[str]:
     """One order id per partition (in partition order), as the default partitioner places them."""
     found: dict[int, str] = {}
@@ -152,12 +163,14 @@ def anchor_orders(partitions: int) -> list[str]:
     return [found[p] for p in range(partitions)]
 
 
-def _time(line: bytes) -> Any:
+def _time(line: bytes) -> datetime | None:
+    """The event time of a line (None for a line without a valid one)."""
     try:
         obj = orjson.loads(line)
-    except orjson.JSONDecodeError:
+        at = datetime.fromisoformat(obj["occurred_at"])
+    except (orjson.JSONDecodeError, TypeError, KeyError, ValueError):
         return None
-    return obj.get("occurred_at") if isinstance(obj, dict) else None
+    return at if at.tzinfo is not None else None
 
 
 def event_line(**fields: Any) -> bytes:
@@ -244,7 +257,8 @@ class WorkerProcess:
         self.proc.wait(10)
 
     def terminate(self, timeout: float = 30) -> int:
-        """SIGTERM (graceful: the current batch is finished and committed) and wait for the exit code."""
+        """SIGTERM and wait for the exit code. (faust's shutdown may cut a batch in flight short: its outbox is left
+        for the partition's next owner.)"""
         if self.alive():
             self.proc.send_signal(signal.SIGTERM)
         try:
@@ -428,6 +442,8 @@ class InProcessWorker:
         finally:
             self.loop.call_soon_threadsafe(self.loop.stop)
             self.thread.join(5)
+            if not self.thread.is_alive():
+                self.loop.close()
 
 
 async def publish_to_one_topic(bootstrap: str, lines: list[bytes], topic: str) -> dict[TopicPartition, int]:
