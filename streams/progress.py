@@ -19,7 +19,7 @@ async def true_end_offsets(consumer: AIOKafkaConsumer, tps: list[TopicPartition]
     Apache Kafka's ``end_offsets`` is exactly that. The Tansu broker (local runs and CI) reports the base offset
     of the last record *batch* plus one instead, which undercounts when a batch holds several records; so the
     last batch is fetched and its highest offset used. ``consumer`` must not be subscribed to a group; its
-    assignment is replaced."""
+    assignment is replaced. Give it a small ``fetch_max_wait_ms``: a seek waits for the fetch in flight."""
     reported: dict[TopicPartition, int] = await consumer.end_offsets(tps) if tps else {}
     ends = dict(reported)
     nonempty = [tp for tp, off in reported.items() if off > 0]
@@ -48,6 +48,19 @@ async def input_end_offsets(consumer: AIOKafkaConsumer, topics: list[str]) -> di
     return {tp: off for tp, off in ends.items() if off > 0}
 
 
+async def reported_end_offsets(consumer: AIOKafkaConsumer, topics: list[str]) -> dict[TopicPartition, int]:
+    """The broker's end offsets as reported (exact on Kafka, a lower bound on Tansu), non-empty partitions."""
+    tps = [TopicPartition(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or ())]
+    ends: dict[TopicPartition, int] = await consumer.end_offsets(tps) if tps else {}
+    return {tp: off for tp, off in ends.items() if off > 0}
+
+
+async def _lag(admin: AIOKafkaAdminClient, group: str, ends: dict[TopicPartition, int]) -> dict[TopicPartition, int]:
+    committed = await admin.list_consumer_group_offsets(group, partitions=list(ends)) if ends else {}
+    lag = {tp: end - (committed[tp].offset if tp in committed else 0) for tp, end in ends.items()}
+    return {tp: n for tp, n in lag.items() if n > 0}
+
+
 async def wait_caught_up(
     bootstrap: str, group: str, topics: list[str], *, timeout: float = 60.0, check: Callable[[], None] | None = None
 ) -> None:
@@ -55,7 +68,7 @@ async def wait_caught_up(
     with the same ends (so messages the workers themselves published meanwhile are included). Raises
     :class:`TimeoutError` after ``timeout`` seconds with the lagging partitions; ``check`` is called on
     every poll and may raise to give up early (e.g. the worker process died)."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=10)
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await consumer.start()
     await admin.start()
@@ -67,10 +80,13 @@ async def wait_caught_up(
         while time.monotonic() < deadline:
             if check is not None:
                 check()
+            # The reported ends first (cheap; a lower bound on Tansu), the exact ones once those are reached.
+            lag = await _lag(admin, group, await reported_end_offsets(consumer, topics))
+            if lag:
+                await asyncio.sleep(POLL_SECONDS)
+                continue
             ends = await input_end_offsets(consumer, topics)
-            committed = await admin.list_consumer_group_offsets(group, partitions=list(ends)) if ends else {}
-            lag = {tp: end - (committed[tp].offset if tp in committed else 0) for tp, end in ends.items()}
-            lag = {tp: n for tp, n in lag.items() if n > 0}
+            lag = await _lag(admin, group, ends)
             if not lag:
                 if ends == previous:
                     return

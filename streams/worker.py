@@ -452,7 +452,9 @@ class Worker:
     ) -> set[tuple[str, bytes | None, bytes]]:
         """Every (topic, key, value) on the topics ``pending`` targets, from ``since_ms`` minus the slack."""
         topics = sorted({self.topic(o.topic) for o in pending})
-        reader = AIOKafkaConsumer(bootstrap_servers=self.settings.kafka_bootstrap, enable_auto_commit=False)
+        reader = AIOKafkaConsumer(
+            bootstrap_servers=self.settings.kafka_bootstrap, enable_auto_commit=False, fetch_max_wait_ms=10
+        )
         await reader.start()
         found: set[tuple[str, bytes | None, bytes]] = set()
         try:

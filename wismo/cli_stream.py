@@ -198,7 +198,7 @@ async def _feed_and_collect(
         await producer.stop()
     print(f"published {len(lines)} events; waiting for the worker ...")
     await wait_caught_up(bootstrap, group, inputs, timeout=120, check=alive)
-    reader = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    reader = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=10)
     await reader.start()
     out: dict[str, list[bytes]] = {}
     try:

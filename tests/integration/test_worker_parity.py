@@ -80,7 +80,9 @@ class Harness:
         ]
         self.reader.assign(self.outputs)
         self.published: dict[TopicPartition, int] = {}
-        self.ends_reader = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False)
+        self.ends_reader = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap, enable_auto_commit=False, fetch_max_wait_ms=10
+        )
         await self.ends_reader.start()
 
     async def scenario(self, lines: list[bytes]) -> dict[str, list[dict[str, Any]]]:

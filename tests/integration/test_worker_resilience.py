@@ -5,8 +5,10 @@ topics and the ids are those of ``wismo replay`` of the same events.
 
 The input (see :mod:`worker_harness`): ``bench/replay_bench.py``'s event mix, every line published in file order to
 ONE input topic keyed by order id (a sweep to every partition), without order-less tickets, with a clock anchor per
-partition before each sweep; workers run with ``WISMO_CLOCK=event`` in live mode. Each test has its own topic prefix,
-consumer group and Redis key prefix, and kills its worker processes in a ``finally``.
+partition before each sweep and at the end (a partition's follow-ups fall due against its own event time; the
+anchors make that the replay's clock where it matters) and, for the crash tests, a dead letter after every tenth
+line (so that crashed batches hold some). Workers run with ``WISMO_CLOCK=event`` in live mode. Each test has its own
+topic prefix, consumer group and Redis key prefix, and kills its worker processes in a ``finally``.
 """
 
 from __future__ import annotations

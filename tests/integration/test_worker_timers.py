@@ -75,7 +75,7 @@ async def _publish(bootstrap: str, prefix: str) -> None:
 
 
 async def _collect(bootstrap: str, prefix: str, worker: subprocess.Popen[bytes]) -> list[dict[str, Any]]:
-    reader = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    reader = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=10)
     await reader.start()
     decisions: list[dict[str, Any]] = []
     try:

@@ -476,7 +476,7 @@ async def true_end_offsets(bootstrap: str, tps: list[TopicPartition]) -> dict[To
     """The end offset of each partition. Tansu answers ListOffsets "latest" with the base offset of the last record
     batch + 1 (a partition whose last batch holds several records looks shorter than it is), so every non-empty
     partition is also fetched at its last listed offset and the fetch's high watermark taken when larger."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=10)
     await consumer.start()
     try:
         ends: dict[TopicPartition, int] = await consumer.end_offsets(tps)
@@ -501,7 +501,7 @@ async def true_end_offsets(bootstrap: str, tps: list[TopicPartition]) -> dict[To
 
 
 async def input_partitions(bootstrap: str, topics: list[str]) -> list[TopicPartition]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=10)
     await consumer.start()
     try:
         await consumer.topics()
@@ -599,7 +599,7 @@ async def read_outputs(bootstrap: str, prefix: str) -> dict[str, list[dict[str, 
     todo = [tp for tp in tps if ends[tp] > 0]
     if not todo:
         return out
-    reader = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    reader = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=10)
     await reader.start()
     try:
         reader.assign(todo)
