@@ -17,6 +17,8 @@ Timers (not durable by themselves; durable state is in Redis, so a missed timer 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import tempfile
 import time
@@ -33,6 +35,9 @@ from wismo.policy import Policy
 from wismo.settings import WorkerSettings
 
 log = logging.getLogger(__name__)
+
+STOP_GRACE_SECONDS = 30.0
+"""How long a stopping worker waits for its batch in flight (a batch takes well under a second)."""
 
 
 def create_app(settings: WorkerSettings, policy: Policy) -> faust.App:
@@ -60,7 +65,11 @@ def create_app(settings: WorkerSettings, policy: Policy) -> faust.App:
             await worker.start()
 
         async def on_stop(self) -> None:
+            # Let the batch in flight finish (published, outbox cleared, offsets committed) before faust
+            # cancels the task: a stop then leaves nothing for the next owner to recover.
             await worker.stop()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(worker.finished.wait(), STOP_GRACE_SECONDS)
 
         @Service.task
         async def _consume(self) -> None:

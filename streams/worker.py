@@ -112,6 +112,8 @@ class Worker:
         """Per input partition, the offset after the last ticket this worker forwarded there (tests, demo)."""
         self._progress = asyncio.Condition()
         self._stopping = asyncio.Event()
+        self.finished = asyncio.Event()
+        """Set when :meth:`run` has returned (the consumer left the group)."""
         self._fault = _parse_fault(os.environ.get(FAULT_ENV))
         self._buffers: dict[TopicPartition, deque[ConsumerRecord[bytes, bytes]]] = {}
         self._partition_counts: dict[str, int] = {}
@@ -185,7 +187,10 @@ class Worker:
                     if generation == self._generation and self._assigned.is_set():
                         await self.process(batch)
         finally:
-            await self.close()
+            try:
+                await self.close()
+            finally:
+                self.finished.set()
 
     def _flow_control(self) -> None:
         """Stop fetching a partition whose buffer holds more than two batches; resume when it drained."""
