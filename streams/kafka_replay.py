@@ -31,19 +31,17 @@ import asyncio
 import re
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from wismo.sinks.files import NdjsonTopicWriter
 from wismo.streams.publisher import route
 from wismo.streams.worker import CLOCK_TOPIC, INPUT_TOPICS
 
 from wismo.pipeline import Output, Pipeline
 from wismo.policy import Policy
-from wismo.records import OUTPUT_TOPICS
-from wismo.replay import InputLine, Progress, quiet_gc, run_lines
+from wismo.replay import InputLine, Progress, replay_lines
 
 __all__ = [
     "Offsets",
@@ -292,33 +290,6 @@ def _in_order(records: list[_Rec], names: list[str], clock_topic: str) -> list[I
 
 
 # ---- replaying ----------------------------------------------------------------------------------------------
-
-
-def replay_lines(
-    lines: Iterable[InputLine],
-    out_dir: str | Path,
-    policy: Policy,
-    *,
-    progress: Progress | None = None,
-    tap: Callable[[list[Output]], None] | None = None,
-) -> Pipeline:
-    """Run ``lines`` through a fresh in-memory :class:`Pipeline` into ``DIR/<topic>.ndjson`` (every output
-    topic's file, empty when nothing was written), as :func:`wismo.replay.replay_files` does for files.
-    ``tap`` sees every input's outputs just before they are written. Returns the pipeline (``stats``)."""
-    pipeline = Pipeline(policy)
-    with quiet_gc(), NdjsonTopicWriter(Path(out_dir), OUTPUT_TOPICS) as writer:
-        sink: Callable[[list[Output]], None] = writer.write_all
-        if tap is not None:
-            write, observe = writer.write_all, tap
-
-            def tapped(outputs: list[Output]) -> None:
-                observe(outputs)
-                write(outputs)
-
-            sink = tapped
-        run_lines(pipeline, lines, sink, progress)
-        pipeline.stats.outputs.update(writer.counts)
-    return pipeline
 
 
 def replay_from_kafka(

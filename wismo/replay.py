@@ -78,6 +78,21 @@ def replay_files(
     when ``progress`` aborts the run by raising)."""
     if workers > 1:
         return _replay_partitioned(paths, Path(out_dir), policy, workers, progress, raw_tap)
+    return replay_lines(read_lines(paths), out_dir, policy, progress=progress, tap=tap, pipeline=pipeline)
+
+
+def replay_lines(
+    lines: Iterable[InputLine],
+    out_dir: str | Path,
+    policy: Policy,
+    *,
+    progress: Progress | None = None,
+    tap: Callable[[list[Output]], None] | None = None,
+    pipeline: Pipeline | None = None,
+) -> Pipeline:
+    """Run ``lines`` through ``pipeline`` (a fresh in-memory one by default) into ``DIR/<topic>.ndjson`` (every
+    output topic's file, empty when nothing was written). ``tap`` sees every input's outputs just before they
+    are written. Used by file replays and topic replays alike."""
     if pipeline is None:
         pipeline = Pipeline(policy)
     with quiet_gc(), NdjsonTopicWriter(Path(out_dir), OUTPUT_TOPICS) as writer:
@@ -90,7 +105,7 @@ def replay_files(
                 write(outputs)
 
             sink = tapped
-        run_lines(pipeline, read_lines(paths), sink, progress)
+        run_lines(pipeline, lines, sink, progress)
         pipeline.stats.outputs.update(writer.counts)
     return pipeline
 
