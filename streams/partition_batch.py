@@ -31,6 +31,7 @@ from pydantic import BaseModel
 from wismo.processors.intake import parse_line
 from wismo.processors.intents import extract_order_number
 from wismo.streams.redis_state import Loaded, LoadRequest, StateWrite
+from wismo.streams.state_cache import DecodedCache
 
 from wismo.case import CaseState
 from wismo.context import OrderContext
@@ -154,6 +155,7 @@ class PartitionBatch:
     has_sweep: bool = False
     follow_up_members: list[str] = field(default_factory=list)
     _was_in_progress: set[str] = field(default_factory=set)
+    _cache: DecodedCache | None = None
     _loaded_index: tuple[dict[str, str], dict[str, str], dict[str, set[str]]] = field(
         default_factory=lambda: ({}, {}, {})
     )
@@ -256,9 +258,17 @@ class PartitionBatch:
 
     # ---- processing ---------------------------------------------------------------------------------
 
-    def run(self, pipeline: Pipeline, loaded: Loaded, write: StateWrite, stats: BatchStats) -> list[OutRecord]:
+    def run(
+        self,
+        pipeline: Pipeline,
+        loaded: Loaded,
+        write: StateWrite,
+        stats: BatchStats,
+        cache: DecodedCache | None = None,
+    ) -> list[OutRecord]:
         """Process every record against a view of the loaded state; add what changed to ``write``.
         Never raises for bad input (the pipeline dead-letters it)."""
+        self._cache = cache
         view, before = self._view(loaded)
         pipeline.state = view
         pipeline.owns = self.owns
@@ -296,17 +306,19 @@ class PartitionBatch:
 
     def _view(self, loaded: Loaded) -> tuple[MemoryState, dict[str, tuple[str, datetime] | None]]:
         view = MemoryState()
-        keys = self.primary | self.candidates
-        for key in keys:
+        cache = self._cache
+        for key in self.primary | self.candidates:
             raw = loaded.contexts.get(key)
             if raw is not None:
-                view.contexts[key] = decode_context(raw)
+                # Another partition's context (a ticket-matching candidate) is never shared through the cache.
+                shared = cache is not None and key in self.primary
+                view.contexts[key] = cache.contexts.get(key, raw) if cache and shared else decode_context(raw)
         before: dict[str, tuple[str, datetime] | None] = {}
         self._was_in_progress = set()
         for key in self.primary:
             raw = loaded.cases.get(key)
             if raw is not None:
-                case = view.cases[key] = decode_case(raw)
+                case = view.cases[key] = cache.cases.get(key, raw) if cache is not None else decode_case(raw)
                 before[key] = _commitment(case)
                 if in_progress(case, view.contexts.get(key)):
                     self._was_in_progress.add(key)
@@ -367,6 +379,8 @@ class PartitionBatch:
             data = encode_context(ctx)
             if data != loaded.contexts.get(key):
                 write.contexts[key] = (data, _keep_open(pipeline, view, key, ctx))
+            if self._cache is not None:
+                self._cache.contexts.put(key, data, ctx)
         add_ip = write.in_progress_add.setdefault(p, set())
         rm_ip = write.in_progress_remove.setdefault(p, set())
         fu_add = write.follow_ups_add.setdefault(p, {})
@@ -377,6 +391,8 @@ class PartitionBatch:
             data = encode_case(case)
             if data != loaded.cases.get(key):
                 write.cases[key] = (data, _keep_open(pipeline, view, key, view.contexts.get(key)))
+            if self._cache is not None:
+                self._cache.cases.put(key, data, case)
             now_in_progress = pipeline.is_in_progress(key)
             if now_in_progress != (key in self._was_in_progress):
                 (add_ip if now_in_progress else rm_ip).add(key)

@@ -48,6 +48,7 @@ from wismo.processors.intake import dead_letter
 from wismo.streams.partition_batch import BatchStats, InRecord, OutRecord, PartitionBatch, partition_of
 from wismo.streams.progress import true_end_offsets
 from wismo.streams.redis_state import Loaded, LoadRequest, RedisState, StateWrite, retry_redis
+from wismo.streams.state_cache import DecodedCache
 
 from wismo.pipeline import FORWARD_TICKET, Pipeline
 from wismo.policy import Policy
@@ -106,6 +107,7 @@ class Worker:
         self.state = RedisState(self.redis, self.keys)
         self.client_id = client_id or f"wismo-{os.getpid()}"
         self.stats = WorkerStats()
+        self.cache = DecodedCache(settings.state_cache_entries)
         self.partitions = 0
         self.committed: dict[TopicPartition, int] = {}
         self.forwarded: dict[TopicPartition, int] = {}
@@ -275,6 +277,7 @@ class Worker:
         try:
             outputs = await self._run_batch([PartitionBatch(p, self._n(), recs) for p, recs in by_partition.items()])
         except Exception:
+            self.cache.clear()  # objects may have been changed by the failed batch
             log.exception("batch failed; retrying its messages one by one")
             self.stats.batch_fallbacks += 1
             outputs = []
@@ -309,6 +312,7 @@ class Worker:
         try:
             return await self._run_batch([PartitionBatch(partition, self._n(), [rec])])
         except Exception as exc:
+            self.cache.clear()
             log.exception("message %s failed; dead-lettered", rec.claimant)
             text = rec.value.decode("utf-8", "replace")
             dl = dead_letter(
@@ -345,7 +349,7 @@ class Worker:
         write = StateWrite(outbox_since_ms=int(time.time() * 1000))
         outputs: list[OutRecord] = []
         for pb in parts:
-            outs = pb.run(self.pipeline, first, write, self.stats.batch)
+            outs = pb.run(self.pipeline, first, write, self.stats.batch, self.cache)
             if outs:
                 write.outbox[pb.partition] = {o.digest(): o.encode() for o in outs}
             outputs += outs

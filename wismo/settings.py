@@ -48,6 +48,9 @@ class WorkerSettings(BaseSettings):
     max_idle_ms: int = Field(500, ge=0)
     """How long an input topic-partition with nothing fetched (and not caught up) may hold back the
     time-ordered merge of its partition before the others proceed without it."""
+    state_cache_entries: int = Field(10_000, ge=0)
+    """Decoded order contexts (and as many cases) kept per worker between batches (streams/state_cache.py);
+    ~5 KB each. 0 disables the cache."""
     poll_timeout_ms: int = Field(50, ge=1)
     """How long a poll waits for the first message. Bounds the added latency at low load."""
     clock: Literal["wall", "event"] = "wall"
