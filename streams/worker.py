@@ -17,9 +17,13 @@ Per batch (guarantees in brackets):
 3. run the pipeline (bad input -> ``wismo.dlq``; an unexpected error -> the batch is retried message by
    message and only the failing message is dead-lettered);
 4. write state, dedupe marks (with their claimant), follow-ups and the batch's outputs (the *outbox*) in
-   one ``MULTI``/``EXEC`` [all or nothing; retried with back-off while Redis is down, never dropped];
+   one atomic Lua call [all or nothing; retried with back-off while Redis is down, never dropped];
 5. publish the outputs and wait for the broker's acknowledgement [at least once];
 6. delete the outbox, then commit the offsets.
+
+Batches and rebalances never overlap (one lock): a revocation waits for the batch in flight, and no batch
+runs while a crashed owner's outbox is being published. Decoded state is reused between batches while Redis
+holds the same bytes (:mod:`wismo.streams.state_cache`).
 
 A crash anywhere leaves either nothing (before 4: the batch is redelivered and recomputed, deterministic
 ids make it identical) or an outbox (after 4: the redelivered messages are recognised by their claimant
