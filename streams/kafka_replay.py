@@ -10,7 +10,8 @@ the input topics actually hold. Guarantees:
   request naming an unknown topic would create it on Tansu, or on Kafka with auto-create);
 * **a snapshot**: each partition is read up to its end offset (high watermark) captured before reading, so
   records appended during the replay are not read and the run terminates (Tansu under-reports ListOffsets
-  "latest", so the end is confirmed by one fetch per partition, see :func:`_end_offsets`). Every record read
+  "latest", so the end is confirmed by one fetch per partition, see
+  :func:`~wismo.streams.progress.true_end_offsets`). Every record read
   is held in memory until the replay, which needs a global order;
 * **deterministic order**: all records, sorted by (record timestamp, position of the topic in
   :data:`~wismo.streams.worker.INPUT_TOPICS`, offset, partition); a clock sweep (``clock.tick`` without an
@@ -36,6 +37,7 @@ from datetime import datetime
 from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from wismo.streams.progress import true_end_offsets
 from wismo.streams.publisher import route
 from wismo.streams.worker import CLOCK_TOPIC, INPUT_TOPICS
 
@@ -176,7 +178,7 @@ async def read_input_lines(
             return []
         consumer.assign(tps)
         begins: dict[TopicPartition, int] = await consumer.beginning_offsets(tps)
-        ends = await _end_offsets(consumer, tps, begins, idle_timeout_s)
+        ends = await true_end_offsets(consumer, tps, begins=begins, timeout=idle_timeout_s)
         starts = dict(begins)
         if since_ms is not None:
             found = await consumer.offsets_for_times({tp: since_ms for tp in tps})
@@ -195,34 +197,6 @@ async def read_input_lines(
     finally:
         await consumer.stop()
     return _in_order(records, names, topic_prefix + CLOCK_TOPIC)
-
-
-async def _end_offsets(
-    consumer: AIOKafkaConsumer,
-    tps: list[TopicPartition],
-    begins: Mapping[TopicPartition, int],
-    idle_timeout_s: float,
-) -> dict[TopicPartition, int]:
-    """The end offset (high watermark) of each partition now. ListOffsets alone is not enough: Tansu answers
-    "latest" with the base offset of the last record batch + 1, so a partition whose last batch holds several
-    records would be cut short. So each non-empty partition is also fetched once at its last listed offset,
-    and the high watermark of that fetch response is taken when larger (on Kafka both agree)."""
-    ends: dict[TopicPartition, int] = await consumer.end_offsets(tps)
-    probe = {tp for tp in tps if ends[tp] > begins[tp]}
-    for tp in probe:
-        consumer.seek(tp, ends[tp] - 1)
-    deadline = time.monotonic() + idle_timeout_s
-    while probe:
-        await consumer.getmany(*probe, timeout_ms=POLL_MS, max_records=len(probe))
-        for tp in list(probe):
-            high = consumer.highwater(tp)
-            if high is not None:
-                ends[tp] = max(ends[tp], high)
-                probe.discard(tp)
-        if probe and time.monotonic() > deadline:
-            short = ", ".join(f"{tp.topic}[{tp.partition}]" for tp in sorted(probe))
-            raise TimeoutError(f"no fetch answer for {idle_timeout_s:.0f} s from {short}")
-    return ends
 
 
 _Rec = tuple[int, int, int, str, bytes]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
@@ -13,31 +13,39 @@ from aiokafka.admin import AIOKafkaAdminClient
 POLL_SECONDS = 0.05
 
 
-async def true_end_offsets(consumer: AIOKafkaConsumer, tps: list[TopicPartition]) -> dict[TopicPartition, int]:
+async def true_end_offsets(
+    consumer: AIOKafkaConsumer,
+    tps: list[TopicPartition],
+    *,
+    begins: Mapping[TopicPartition, int] | None = None,
+    timeout: float = 5.0,
+) -> dict[TopicPartition, int]:
     """The offset after the last record of each partition.
 
     Apache Kafka's ``end_offsets`` is exactly that. The Tansu broker (local runs and CI) reports the base offset
-    of the last record *batch* plus one instead, which undercounts when a batch holds several records; so the
-    last batch is fetched and its highest offset used. ``consumer`` must not be subscribed to a group; its
-    assignment is replaced. Give it a small ``fetch_max_wait_ms``: a seek waits for the fetch in flight."""
-    reported: dict[TopicPartition, int] = await consumer.end_offsets(tps) if tps else {}
-    ends = dict(reported)
-    nonempty = [tp for tp, off in reported.items() if off > 0]
-    if not nonempty:
+    of the last record *batch* plus one instead, which undercounts when a batch holds several records; so each
+    partition holding records (end above ``begins``, the log start, default 0) is fetched once at its last
+    listed offset and the larger of that fetch's last offset + 1 and its high watermark taken (on Kafka all
+    agree). ``consumer`` must not be subscribed to a group; it is left assigned to ``tps`` at unspecified
+    positions. Give it a small ``fetch_max_wait_ms``: a seek waits for the fetch in flight. Raises
+    :class:`TimeoutError` when a partition's fetch does not answer within ``timeout`` seconds."""
+    ends: dict[TopicPartition, int] = dict(await consumer.end_offsets(tps)) if tps else {}
+    probe = {tp for tp in tps if ends[tp] > (begins[tp] if begins is not None else 0)}
+    if not probe:
         return ends
-    consumer.assign(nonempty)
-    for tp in nonempty:
-        consumer.seek(tp, reported[tp] - 1)
-    pending = set(nonempty)
-    deadline = time.monotonic() + 5.0
-    while pending and time.monotonic() < deadline:
-        got = await consumer.getmany(*pending, timeout_ms=200)
+    consumer.assign(list(tps))
+    for tp in probe:
+        consumer.seek(tp, ends[tp] - 1)
+    deadline = time.monotonic() + timeout
+    while probe:
+        got = await consumer.getmany(*probe, timeout_ms=200)
         for tp, msgs in got.items():
             if msgs:
-                ends[tp] = max(ends[tp], msgs[-1].offset + 1)
-        for tp in list(pending):
-            if await consumer.position(tp) >= ends[tp]:
-                pending.discard(tp)
+                ends[tp] = max(ends[tp], msgs[-1].offset + 1, consumer.highwater(tp) or 0)
+                probe.discard(tp)
+        if probe and time.monotonic() > deadline:
+            short = ", ".join(f"{tp.topic}[{tp.partition}]" for tp in sorted(probe))
+            raise TimeoutError(f"no fetch answer for {timeout:.0f} s from {short}")
     return ends
 
 

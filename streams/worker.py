@@ -474,7 +474,11 @@ class Worker:
             tps = [TopicPartition(t, p) for t in topics for p in sorted(reader.partitions_for_topic(t) or ())]
             if not tps:
                 return found
-            end = await true_end_offsets(reader, tps)
+            try:
+                end = await true_end_offsets(reader, tps)
+            except TimeoutError:  # a partition did not answer: scan to the reported ends, best effort
+                log.warning("outbox recovery: exact end offsets unavailable; scanning to the reported ends")
+                end = await reader.end_offsets(tps)
             reader.assign(tps)
             start_ms = int((since_ms or 0) - OUTBOX_SCAN_SLACK_SECONDS * 1000)
             try:

@@ -43,6 +43,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from conftest import run_async
 from redis.asyncio import Redis
+from wismo.streams import progress
 from wismo.streams.partition_batch import partition_for
 from wismo.streams.publisher import needs_forward_hop, route
 from wismo.streams.topics import create_topics, load_topics
@@ -473,29 +474,11 @@ async def publish_to_one_topic(bootstrap: str, lines: list[bytes], topic: str) -
 
 
 async def true_end_offsets(bootstrap: str, tps: list[TopicPartition]) -> dict[TopicPartition, int]:
-    """The end offset of each partition. Tansu answers ListOffsets "latest" with the base offset of the last record
-    batch + 1 (a partition whose last batch holds several records looks shorter than it is), so every non-empty
-    partition is also fetched at its last listed offset and the fetch's high watermark taken when larger."""
+    """:func:`wismo.streams.progress.true_end_offsets` with a consumer of its own (Tansu under-reports ends)."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=10)
     await consumer.start()
     try:
-        ends: dict[TopicPartition, int] = await consumer.end_offsets(tps)
-        probe = {tp for tp in tps if ends[tp] > 0}
-        if probe:
-            consumer.assign(sorted(probe))
-            for tp in probe:
-                consumer.seek(tp, ends[tp] - 1)
-            deadline = time.monotonic() + 30
-            while probe:
-                await consumer.getmany(*probe, timeout_ms=200, max_records=1)
-                for tp in list(probe):
-                    high = consumer.highwater(tp)
-                    if high is not None:
-                        ends[tp] = max(ends[tp], high)
-                        probe.discard(tp)
-                if probe and time.monotonic() > deadline:
-                    raise TimeoutError(f"no fetch answer from {sorted(probe)}")
-        return ends
+        return await progress.true_end_offsets(consumer, tps, timeout=30)
     finally:
         await consumer.stop()
 
