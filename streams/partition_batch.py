@@ -29,7 +29,6 @@ from hashlib import blake2b
 from aiokafka.partitioner import murmur2
 from pydantic import BaseModel
 from wismo.processors.intake import parse_line
-from wismo.processors.intents import extract_order_number
 from wismo.streams.redis_state import Loaded, LoadRequest, StateWrite
 from wismo.streams.state_cache import DecodedCache
 
@@ -37,7 +36,16 @@ from wismo.case import CaseState
 from wismo.context import OrderContext
 from wismo.events import ClockTick, Event, TicketMessage
 from wismo.ids import follow_up_event_id
-from wismo.pipeline import FOLLOW_UP_TICK_ID, FORWARD_TICKET, MemoryState, Output, Pipeline, in_progress
+from wismo.pipeline import (
+    FOLLOW_UP_TICK_ID,
+    FORWARD_TICKET,
+    MemoryState,
+    Output,
+    Pipeline,
+    TicketLookup,
+    in_progress,
+    norm_order_number,
+)
 from wismo.records import TOPIC_DLQ, DeadLetter, record_json
 from wismo.state_codec import decode_case, decode_context, encode_case, encode_context
 from wismo.state_keys import follow_up_member, parse_follow_up_member
@@ -104,6 +112,8 @@ class Intake:
     event: Event | None
     dead: DeadLetter | None
     dedupe_key: str | None
+    lookup: TicketLookup | None = None
+    """For a customer ticket without an order id: what it is matched by (computed once, read twice)."""
 
 
 class TrackingSet(set[str]):
@@ -123,10 +133,6 @@ class TrackingSet(set[str]):
         if isinstance(item, str):
             self.added.pop(item, None)
         super().discard(item)
-
-
-def norm_number(n: str) -> str:
-    return n.strip().lstrip("#").upper()
 
 
 def source_name(rec: InRecord) -> str:
@@ -201,13 +207,10 @@ class PartitionBatch:
                 req.tickets.add(p.ticket_id)
                 self._want(req, f"ticket:{p.ticket_id}")
                 if ev.order_id is None and p.author == "customer":
-                    number = p.order_number or extract_order_number(p.text)
-                    if number:
-                        req.numbers.add(norm_number(number))
-                    if p.customer and p.customer.id:
-                        req.customers.add(f"id:{p.customer.id}")
-                    if p.customer and p.customer.email:
-                        req.customers.add(f"email:{p.customer.email.strip().lower()}")
+                    look = i.lookup = TicketLookup.of(ev)
+                    if look.number:
+                        req.numbers.add(norm_order_number(look.number))
+                    req.customers.update(look.refs)
             if ev.order_id is not None:
                 self._want(req, ev.order_id)
         req.follow_ups[self.partition] = self.horizon
@@ -221,19 +224,18 @@ class PartitionBatch:
             ev = i.event
             if not isinstance(ev, TicketMessage) or ev.order_id is not None:
                 continue
-            p = ev.payload
-            mapped = first.tickets.get(p.ticket_id)
+            mapped = first.tickets.get(ev.payload.ticket_id)
             if mapped is not None:
                 self._want(req, mapped, primary=self.owns(mapped))
-            number = p.order_number or extract_order_number(p.text)
-            refs = []
-            if number and norm_number(number) in first.numbers:
-                refs.append(first.numbers[norm_number(number)])
-            if p.customer and p.customer.id:
-                refs += first.customers.get(f"id:{p.customer.id}", ())
-            if p.customer and p.customer.email:
-                refs += first.customers.get(f"email:{p.customer.email.strip().lower()}", ())
-            for order_id in refs:
+            look = i.lookup
+            if look is None:  # an agent's message: matched only through the ticket index
+                continue
+            candidates: list[str] = []
+            if look.number and norm_order_number(look.number) in first.numbers:
+                candidates.append(first.numbers[norm_order_number(look.number)])
+            for ref in look.refs:
+                candidates += first.customers.get(ref, ())
+            for order_id in candidates:
                 self._want(req, order_id, primary=self.owns(order_id))
         self.follow_up_members = first.follow_ups.get(self.partition, [])
         for member in self.follow_up_members:

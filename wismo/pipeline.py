@@ -88,8 +88,37 @@ class Stats:
     suppressed: Counter[str] = field(default_factory=Counter)
 
 
-def _norm_number(n: str) -> str:
+def norm_order_number(n: str) -> str:
+    """The form order numbers are indexed and looked up in (``#1001 `` and ``1001`` are the same order)."""
     return n.strip().lstrip("#").upper()
+
+
+def customer_refs(customer_id: str | None, email: str | None) -> list[str]:
+    """The customer index keys (``MemoryState.by_customer``, the worker's Redis index) of a customer."""
+    return ([f"id:{customer_id}"] if customer_id else []) + ([f"email:{email}"] if email else [])
+
+
+@dataclass(frozen=True, slots=True)
+class TicketLookup:
+    """What a ticket without an order id is matched by: the order number it gives (or its text mentions), the
+    customer id, and the e-mail address (trimmed, lower case)."""
+
+    number: str | None
+    customer_id: str | None
+    email: str | None
+
+    @staticmethod
+    def of(event: TicketMessage) -> TicketLookup:
+        p = event.payload
+        return TicketLookup(
+            number=p.order_number or extract_order_number(p.text),
+            customer_id=p.customer.id if p.customer else None,
+            email=p.customer.email.strip().lower() if p.customer and p.customer.email else None,
+        )
+
+    @property
+    def refs(self) -> list[str]:
+        return customer_refs(self.customer_id, self.email)
 
 
 def in_progress(case: CaseState | None, ctx: OrderContext | None) -> bool:
@@ -281,11 +310,9 @@ class Pipeline:
     def _index_order(self, ctx: OrderContext) -> None:
         st = self.state
         if ctx.order_number:
-            st.by_number[_norm_number(ctx.order_number)] = ctx.order_id
-        if ctx.customer_id:
-            st.by_customer.setdefault(f"id:{ctx.customer_id}", set()).add(ctx.order_id)
-        if ctx.customer_email:
-            st.by_customer.setdefault(f"email:{ctx.customer_email}", set()).add(ctx.order_id)
+            st.by_number[norm_order_number(ctx.order_number)] = ctx.order_id
+        for ref in customer_refs(ctx.customer_id, ctx.customer_email):
+            st.by_customer.setdefault(ref, set()).add(ctx.order_id)
 
     def _case(self, key: str, order_id: str | None, at: datetime, *, reopen: bool) -> CaseState:
         st = self.state
@@ -417,26 +444,21 @@ class Pipeline:
 
     def _match(self, event: TicketMessage) -> MatchResult:
         st = self.state
-        p = event.payload
-        number = p.order_number or extract_order_number(p.text)
-        cust_id = p.customer.id if p.customer else None
-        email = p.customer.email.strip().lower() if p.customer and p.customer.email else None
+        look = TicketLookup.of(event)
         by_number = None
-        if number:
-            oid = st.by_number.get(_norm_number(number))
+        if look.number:
+            oid = st.by_number.get(norm_order_number(look.number))
             if oid is not None:
                 by_number = self._summary(oid)
         ids: set[str] = set()
-        if cust_id:
-            ids |= st.by_customer.get(f"id:{cust_id}", set())
-        if email:
-            ids |= st.by_customer.get(f"email:{email}", set())
+        for ref in look.refs:
+            ids |= st.by_customer.get(ref, set())
         orders = [s for s in (self._summary(i) for i in sorted(ids)) if s is not None]
         return match_ticket(
-            order_number=number,
-            customer_id=cust_id,
-            customer_email=email,
-            intents=recognise_intents(p.text),
+            order_number=look.number,
+            customer_id=look.customer_id,
+            customer_email=look.email,
+            intents=recognise_intents(event.payload.text),
             by_number=by_number,
             customer_orders=orders,
             now=event.occurred_at,
