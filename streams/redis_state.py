@@ -1,14 +1,14 @@
-"""Redis I/O of the worker: one pipelined read and one transactional write per batch.
+"""Redis I/O of the worker: pipelined reads and one atomic write per batch.
 
 The batch logic (:mod:`wismo.streams.partition_batch`) says *what* it needs and *what* changed, in domain
 terms; this module maps that onto the key layout of :mod:`wismo.state_keys` (the only place keys and TTLs
 are defined). Guarantees:
 
 * :meth:`RedisState.load` is one round trip (a non-transactional pipeline); it never writes.
-* :meth:`RedisState.write` is one ``MULTI``/``EXEC``: state, dedupe marks, indices, follow-ups, the
-  in-progress sets, the outbox and the watermark change together or not at all. Every command in it is
-  idempotent (``SET``, ``SADD``, ``ZADD``, ``HSET`` with the same values), so re-sending a transaction whose
-  reply was lost (Redis restarted mid-``EXEC``) is safe.
+* :meth:`RedisState.write` is one Lua script call (atomic, like ``MULTI``/``EXEC``): state, dedupe marks,
+  indices, follow-ups, the in-progress sets, the outbox and the watermark change together or not at all.
+  Every command in it is idempotent (``SET``, ``SADD``, ``ZADD``, ``HSET`` with the same values), so
+  re-sending a call whose reply was lost (Redis restarted mid-call) is safe.
 * Connection errors propagate (``redis.exceptions.ConnectionError`` / ``TimeoutError``); the caller retries
   with back-off (:func:`retry_redis`).
 """
@@ -254,13 +254,9 @@ class RedisState:
     async def write(self, w: StateWrite) -> None:
         """Apply every change of the batch atomically, in one round trip: one Lua script call whose single
         argument is the whole change set as JSON (packing thousands of commands in redis-py costs more CPU
-        than the pipeline itself). Idempotent; safe to resend. Falls back to ``MULTI``/``EXEC`` if a value is
-        not UTF-8 (never the case for what the codec and records produce)."""
-        try:
-            doc = self._change_set(w)
-        except UnicodeDecodeError:
-            await self._write_multi(w)
-            return
+        than the pipeline itself). Idempotent; safe to resend. Every value is UTF-8 text (the state codec and
+        the records write JSON), so it travels inside the JSON document as a string."""
+        doc = self._change_set(w)
         if doc is not None:
             await self._apply(keys=[], args=[doc])
 
@@ -310,44 +306,6 @@ class RedisState:
                 "since": w.outbox_since_ms,
             }
         )
-
-    async def _write_multi(self, w: StateWrite) -> None:
-        """The same changes as :meth:`write`, as one ``MULTI``/``EXEC`` of individual commands."""
-        k = self.keys
-        pipe = self.redis.pipeline(transaction=True)
-        for order_id, (data, is_open) in w.contexts.items():
-            pipe.set(k.context(order_id), data, ex=OPEN_TTL if is_open else CLOSED_TTL)
-        for key, (data, is_open) in w.cases.items():
-            pipe.set(k.case(key), data, ex=OPEN_TTL if is_open else CLOSED_TTL)
-        for dedupe_key, claimant in w.seen.items():
-            pipe.set(k.seen(dedupe_key), claimant, ex=SEEN_TTL)
-        for ticket_id, order_id in w.tickets.items():
-            pipe.set(k.by_ticket(ticket_id), order_id, ex=INDEX_TTL)
-        for number, order_id in w.numbers.items():
-            pipe.set(k.by_number(number), order_id, ex=INDEX_TTL)
-        for ref, order_ids in w.customers.items():
-            pipe.sadd(k.by_customer(ref), *sorted(order_ids))
-            pipe.expire(k.by_customer(ref), INDEX_TTL)
-        for p, members in w.follow_ups_remove.items():
-            if members:
-                pipe.zrem(k.follow_ups(p), *members)
-                pipe.zrem(k.follow_ups_inflight(p), *members)
-        for p, scored in w.follow_ups_add.items():
-            if scored:
-                pipe.zadd(k.follow_ups(p), scored)
-        for p, keys in w.in_progress_remove.items():
-            if keys:
-                pipe.srem(k.in_progress(p), *keys)
-        for p, keys in w.in_progress_add.items():
-            if keys:
-                pipe.sadd(k.in_progress(p), *keys)
-        for p, records in w.outbox.items():
-            if records:
-                pipe.hset(k.outbox(p), mapping=records)  # type: ignore[arg-type]
-                pipe.set(k.outbox_since(p), w.outbox_since_ms, nx=True)
-        if w.watermarks:
-            pipe.zadd(k.watermark(), {str(p): wm for p, wm in w.watermarks.items()}, gt=True)
-        await pipe.execute()
 
     async def outbox(self, partition: int) -> tuple[dict[str, bytes], int | None]:
         """The pending outbox of a partition and when it was first written (wall-clock ms)."""
