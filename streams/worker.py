@@ -210,9 +210,10 @@ class Worker:
         if drained:
             self.consumer.resume(*drained)
 
-    async def _take_in_time_order(self, limit: int) -> dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]:
-        """Up to ``limit`` buffered messages, merged across the input topics of each partition number in
-        record-timestamp order (as Kafka Streams synchronises a task's partitions).
+    async def _take_in_time_order(self, limit: int) -> dict[int, list[ConsumerRecord[bytes, bytes]]]:
+        """Up to ``limit`` buffered messages, grouped by partition number, each group merged across that
+        partition's input topics in record-timestamp order (as Kafka Streams synchronises a task's
+        partitions); ties go by topic order.
 
         A topic-partition with nothing buffered holds its partition's merge back unless it is caught up
         (position at the high watermark) or has been empty for ``max_idle_ms``: otherwise a backlog fetched
@@ -223,9 +224,9 @@ class Worker:
         for tp in self.consumer.assignment():
             by_partition[tp.partition].append(tp)
         now = time.monotonic()
-        out: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]] = defaultdict(list)
+        out: dict[int, list[ConsumerRecord[bytes, bytes]]] = defaultdict(list)
         taken = 0
-        for tps in by_partition.values():
+        for partition, tps in by_partition.items():
             if not any(self._buffers.get(tp) for tp in tps):
                 continue
             if await self._held_back(tps, now):
@@ -240,7 +241,7 @@ class Worker:
                     break
                 _, _, tp = min(heads, key=lambda h: (h[0], h[1]))
                 buf = self._buffers[tp]
-                out[tp].append(buf.popleft())
+                out[partition].append(buf.popleft())
                 taken += 1
                 if not buf and await self._held_back([tp], now):
                     break
@@ -266,18 +267,18 @@ class Worker:
 
     # ---- one batch ------------------------------------------------------------------------------------
 
-    async def process(self, batch: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]) -> None:
+    async def process(self, batch: dict[int, list[ConsumerRecord[bytes, bytes]]]) -> None:
+        """One batch: per partition number, the messages in the order :meth:`_take_in_time_order` merged."""
         self.stats.batches += 1
-        by_partition: dict[int, list[InRecord]] = defaultdict(list)
-        order = {self.topic(t): i for i, t in enumerate(INPUT_TOPICS)}
-        for tp, msgs in batch.items():
-            for m in msgs:
-                by_partition[tp.partition].append(
-                    InRecord(tp.topic, tp.partition, m.offset, m.value or b"", m.timestamp or 0)
-                )
-                self.stats.messages += 1
-        for recs in by_partition.values():
-            recs.sort(key=lambda r: (r.timestamp_ms, order.get(r.topic, 99), r.offset))
+        by_partition = {
+            p: [InRecord(m.topic, m.partition, m.offset, m.value or b"", m.timestamp or 0) for m in msgs]
+            for p, msgs in batch.items()
+        }
+        offsets: dict[TopicPartition, int] = {}
+        for msgs in batch.values():
+            for m in msgs:  # in offset order within each topic-partition
+                offsets[TopicPartition(m.topic, m.partition)] = m.offset + 1
+            self.stats.messages += len(msgs)
         try:
             outputs = await self._run_batch([PartitionBatch(p, self._n(), recs) for p, recs in by_partition.items()])
         except Exception:
@@ -298,7 +299,6 @@ class Worker:
         )
         self._maybe_fault("after_clear")
         t = self._phase("clear", t)
-        offsets = {tp: msgs[-1].offset + 1 for tp, msgs in batch.items() if msgs}
         assert self.consumer is not None
         try:
             await self.consumer.commit(offsets)
