@@ -77,15 +77,15 @@ def create_app(settings: WorkerSettings, policy: Policy) -> faust.App:
 
     app.service(ConsumerService)
 
-    monitors: list[FollowUpMonitor] = []
+    monitor: FollowUpMonitor | None = None  # built once the worker's producer has started
 
     @app.timer(settings.monitor_interval_seconds)  # type: ignore[untyped-decorator]
     async def follow_up_monitor() -> None:
+        nonlocal monitor
         if worker.producer is None or not worker.partitions:
             return
-        if not monitors:
-            monitors.append(FollowUpMonitor(worker.redis, worker.keys, worker.producer, worker.topic(CLOCK_TOPIC)))
-        monitor = monitors[0]
+        if monitor is None:
+            monitor = FollowUpMonitor(worker.redis, worker.keys, worker.producer, worker.topic(CLOCK_TOPIC))
         try:
             await monitor.run_once(worker.partitions, await worker.clock_now(worker.partitions))
         except Exception:  # Redis or Kafka down: the next pass retries; claims stay leased

@@ -221,7 +221,7 @@ class Pipeline:
             case = st.cases.get(key)
             if case is None or case.wismo_case_id != case_id or not case.is_open or case.next_follow_up_due_at != due:
                 continue  # superseded commitment
-            if covered is not None and (key == covered or (covered == "*" and self._in_progress(key))):
+            if covered is not None and (key == covered or (covered == "*" and self.is_in_progress(key))):
                 continue  # the clock tick being processed evaluates this case itself
             tick = ClockTick(
                 event_id=follow_up_event_id(case_id, due),
@@ -255,7 +255,7 @@ class Pipeline:
             if event.order_id is None:
                 out: list[Output] = []
                 for key in sorted(st.cases):
-                    if self._in_progress(key):
+                    if self.is_in_progress(key):
                         out += self._evaluate(key, event)
                 return out
             return self._evaluate(event.order_id, event)
@@ -301,10 +301,7 @@ class Pipeline:
         return self._evaluate(key, tick, follow_up=True)
 
     def is_in_progress(self, key: str) -> bool:
-        """What a ``clock.tick`` without an order re-evaluates (EVENTS.md)."""
-        return self._in_progress(key)
-
-    def _in_progress(self, key: str) -> bool:
+        """What a ``clock.tick`` without an order re-evaluates (EVENTS.md); see :func:`in_progress`."""
         return in_progress(self.state.cases.get(key), self.state.contexts.get(key))
 
     def _index_order(self, ctx: OrderContext) -> None:
