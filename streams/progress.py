@@ -49,17 +49,14 @@ async def true_end_offsets(
     return ends
 
 
-async def input_end_offsets(consumer: AIOKafkaConsumer, topics: list[str]) -> dict[TopicPartition, int]:
-    """End offset of every partition of ``topics`` (only partitions holding messages)."""
+async def topic_end_offsets(consumer: AIOKafkaConsumer, topics: list[str], *, exact: bool) -> dict[TopicPartition, int]:
+    """End offsets of the partitions of ``topics`` that hold messages: :func:`true_end_offsets` when ``exact``,
+    else as the broker reports them (exact on Kafka, a lower bound on Tansu, and cheaper)."""
     tps = [TopicPartition(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or ())]
-    ends = await true_end_offsets(consumer, tps)
-    return {tp: off for tp, off in ends.items() if off > 0}
-
-
-async def reported_end_offsets(consumer: AIOKafkaConsumer, topics: list[str]) -> dict[TopicPartition, int]:
-    """The broker's end offsets as reported (exact on Kafka, a lower bound on Tansu), non-empty partitions."""
-    tps = [TopicPartition(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or ())]
-    ends: dict[TopicPartition, int] = await consumer.end_offsets(tps) if tps else {}
+    if exact:
+        ends = await true_end_offsets(consumer, tps)
+    else:
+        ends = await consumer.end_offsets(tps) if tps else {}
     return {tp: off for tp, off in ends.items() if off > 0}
 
 
@@ -89,11 +86,11 @@ async def wait_caught_up(
             if check is not None:
                 check()
             # The reported ends first (cheap; a lower bound on Tansu), the exact ones once those are reached.
-            lag = await _lag(admin, group, await reported_end_offsets(consumer, topics))
+            lag = await _lag(admin, group, await topic_end_offsets(consumer, topics, exact=False))
             if lag:
                 await asyncio.sleep(POLL_SECONDS)
                 continue
-            ends = await input_end_offsets(consumer, topics)
+            ends = await topic_end_offsets(consumer, topics, exact=True)
             lag = await _lag(admin, group, ends)
             if not lag:
                 if ends == previous:
