@@ -49,6 +49,27 @@ OUTBOX_SCAN_SLACK_SECONDS = 30.0
 """On recovery, output partitions are scanned from the outbox's creation time minus this slack for records
 that were already published (clock skew between the worker and the broker's timestamps)."""
 
+INGEST_DEDUPE_TTL = 7 * DAY
+"""Provider delivery ids seen by the webhook ingest. Providers retry a failed delivery for up to two days
+(Shopify 48 h, EasyPost and AfterShip less); a week absorbs every retry and a manual redelivery from a
+provider's dashboard the following days."""
+
+INGEST_CLAIM_SECONDS = 30.0
+"""How long an ingest request holds a delivery id while it publishes. A request that dies meanwhile frees
+the id when this expires, so the provider's retry is accepted rather than lost."""
+
+DELIVERY_RECORD_TTL = 30 * DAY
+"""Idempotency records of the delivery sinks (one per action and target). Matches the output topics'
+retention (topics.yaml: 30 d): a record older than that can no longer be redelivered from Kafka."""
+
+DELIVERY_LEASE_SECONDS = 60.0
+"""How long a sink owns an in-flight delivery before another may reconcile it. Longer than the total time
+of one attempt (HTTP timeout 10 s plus a Retry-After capped at 30 s)."""
+
+PROACTIVE_TICKET_TTL = 120 * DAY
+"""Order -> helpdesk ticket the sink opened for a proactive update, so the next update on that order lands
+on the same ticket. As long as an open case lives (``OPEN_TTL``)."""
+
 REDIS_RETRY_INITIAL_SECONDS = 0.05
 REDIS_RETRY_MAX_SECONDS = 5.0
 """Back-off between attempts while Redis is unreachable: doubles from the initial value up to the cap. The
@@ -116,6 +137,25 @@ class Keys:
         on that partition (``ZADD GT`` keeps the maximum atomically). A partition's follow-ups fall due
         against its own event time, so a partition far ahead in a backlog never fires another's early."""
         return f"{self.prefix}:watermark"
+
+    def by_tracking(self, tracking_number: str) -> str:
+        """Tracking number -> ``<order id>\x1f<shipment id>``, written when a label is created; the webhook
+        ingest uses it to attach carrier webhooks (EasyPost, AfterShip) that carry no order id."""
+        return f"{self.prefix}:idx:track:{tracking_number}"
+
+    def ingest_delivery(self, provider: str, delivery_id: str) -> str:
+        """Webhook delivery id seen by the ingest: value ``claimed`` while publishing, ``done`` after
+        (TTL ``INGEST_CLAIM_SECONDS`` then ``INGEST_DEDUPE_TTL``)."""
+        return f"{self.prefix}:ingest:{provider}:{delivery_id}"
+
+    def delivery(self, target: str, action_id: str) -> str:
+        """Hash: idempotency record of one output record's delivery to one target (``zendesk``, ``slack``,
+        ``webhook``): state, attempt, lease expiry, remote id (TTL ``DELIVERY_RECORD_TTL``)."""
+        return f"{self.prefix}:dlv:{target}:{action_id}"
+
+    def proactive_ticket(self, order_id: str) -> str:
+        """Helpdesk ticket id a sink opened for an order's proactive update (TTL ``PROACTIVE_TICKET_TTL``)."""
+        return f"{self.prefix}:dlv:ticket:{order_id}"
 
     def control(self) -> str:
         """Hash of runtime controls read by every worker (kill switch and mode overrides; issue 5)."""

@@ -1,0 +1,1 @@
+"""Adapters from provider payloads (Shopify, EasyPost, AfterShip, Zendesk, Slack) to canonical events."""
