@@ -130,6 +130,7 @@ def _base(
         "follow_up_reason": r.follow_up_reason,
         "next_follow_up_due_at": r.next_follow_up_due_at,
         "confidence": r.confidence,
+        "customer_email": ev.ctx.customer_email if ticket is None and ev.ctx is not None else None,
     }
 
 

@@ -34,7 +34,7 @@ from wismo.streams.state_cache import DecodedCache
 
 from wismo.case import CaseState
 from wismo.context import OrderContext
-from wismo.events import ClockTick, Event, TicketMessage
+from wismo.events import ClockTick, Event, LabelCreated, TicketMessage
 from wismo.ids import follow_up_event_id
 from wismo.pipeline import (
     FOLLOW_UP_TICK_ID,
@@ -48,7 +48,7 @@ from wismo.pipeline import (
 )
 from wismo.records import TOPIC_DLQ, DeadLetter, record_json
 from wismo.state_codec import decode_case, decode_context, encode_case, encode_context
-from wismo.state_keys import follow_up_member, parse_follow_up_member
+from wismo.state_keys import follow_up_member, parse_follow_up_member, tracking_ref
 
 
 def partition_for(order_id: str, partitions: int) -> int:
@@ -426,6 +426,11 @@ class PartitionBatch:
             new_ids = ids - customers0.get(ref, set())
             if new_ids:
                 write.customers.setdefault(ref, set()).update(new_ids)
+        for i in self.intakes:
+            if isinstance(i.event, LabelCreated):
+                write.tracking[i.event.payload.tracking_number] = tracking_ref(
+                    i.event.order_id, i.event.payload.shipment_id
+                )
         if view.watermark is not None:
             write.watermarks[p] = view.watermark.timestamp()
 

@@ -172,6 +172,8 @@ class StateWrite:
     tickets: dict[str, str] = field(default_factory=dict)
     numbers: dict[str, str] = field(default_factory=dict)
     customers: dict[str, set[str]] = field(default_factory=dict)
+    tracking: dict[str, str] = field(default_factory=dict)
+    """tracking number -> ``<order id>\x1f<shipment id>`` (for the webhook ingest's carrier look-ups)"""
     follow_ups_add: dict[int, dict[str, float]] = field(default_factory=dict)
     follow_ups_remove: dict[int, set[str]] = field(default_factory=dict)
     in_progress_add: dict[int, set[str]] = field(default_factory=dict)
@@ -273,6 +275,8 @@ class RedisState:
             sets.append([k.by_ticket(ticket_id), order_id, INDEX_TTL])
         for number, order_id in w.numbers.items():
             sets.append([k.by_number(number), order_id, INDEX_TTL])
+        for number, ref in w.tracking.items():
+            sets.append([k.by_tracking(number), ref, INDEX_TTL])
         sadd = [[k.by_customer(ref), sorted(ids), INDEX_TTL] for ref, ids in w.customers.items() if ids]
         sadd += [[k.in_progress(p), sorted(keys), 0] for p, keys in w.in_progress_add.items() if keys]
         srem = [[k.in_progress(p), sorted(keys)] for p, keys in w.in_progress_remove.items() if keys]

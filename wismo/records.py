@@ -92,6 +92,9 @@ class ActionRecord(_Record):
     draft: bool = False
     draft_kind: Kind | None = None
     """On a testing-mode or withheld note: the kind the draft would have been sent as."""
+    customer_email: str | None = None
+    """On a message for an order with no open ticket (channel ``proactive``): the customer's e-mail, so a
+    helpdesk sink can open a ticket for it; null otherwise (the ticket already names the requester)."""
     note_reason: str | None = None
     """On an internal note: why it was written (``testing_mode``, ``guardrail_failed``, ...)."""
     guardrail_violations: list[str] = []

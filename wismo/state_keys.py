@@ -169,6 +169,17 @@ def follow_up_member(case_key: str, case_id: str, due_iso: str) -> str:
     return f"{case_key}{FOLLOW_UP_SEP}{case_id}{FOLLOW_UP_SEP}{due_iso}"
 
 
+def tracking_ref(order_id: str, shipment_id: str) -> str:
+    """The value of :meth:`Keys.by_tracking`."""
+    return f"{order_id}{FOLLOW_UP_SEP}{shipment_id}"
+
+
+def parse_tracking_ref(value: str) -> tuple[str, str] | None:
+    """``(order id, shipment id)`` from a :meth:`Keys.by_tracking` value, or None when malformed."""
+    order_id, sep, shipment_id = value.partition(FOLLOW_UP_SEP)
+    return (order_id, shipment_id) if sep and order_id and shipment_id else None
+
+
 def parse_follow_up_member(member: str) -> tuple[str, str, str]:
     """``(case key, case id, due ISO)``; raises ValueError on a malformed member."""
     key, case_id, due = member.split(FOLLOW_UP_SEP)

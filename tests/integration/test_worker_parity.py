@@ -184,3 +184,25 @@ def test_every_state_key_expires_or_is_bounded(harness: Harness) -> None:
                 name = member.decode() if isinstance(member, bytes) else str(member)
                 case = r.get(f"wismo:case:{name}")
                 assert case is not None
+
+
+def test_labels_index_their_tracking_numbers(harness: Harness) -> None:
+    """Every label the worker applied links its tracking number to the order and shipment, for the webhook
+    ingest's carrier look-ups (EasyPost and AfterShip webhooks carry no order id)."""
+    import json
+
+    from wismo.state_keys import INDEX_TTL, Keys, parse_tracking_ref
+
+    r = redis.Redis.from_url(harness.redis_url)
+    r.flushdb()
+    path = SCENARIOS[0].parent / "batch_01_normal_eta_within_sla.ndjson"
+    lines = [line.strip() for line in path.read_bytes().splitlines() if line.strip()]
+    labels = [e for e in map(json.loads, lines) if e.get("type") == "label.created"]
+    assert labels, "the scenario creates a label"
+    harness.run(harness.scenario(lines))
+    for e in labels:
+        key = Keys().by_tracking(e["payload"]["tracking_number"])
+        value = r.get(key)
+        assert value is not None, key
+        assert parse_tracking_ref(value.decode()) == (e["order_id"], e["payload"]["shipment_id"])
+        assert 0 < r.ttl(key) <= INDEX_TTL
