@@ -528,6 +528,45 @@ def _escalate(
             case.drafts[d].escalation_id = aid
 
 
+def refuse_review(ev: Evaluation, escalation_id: str, decision: Decision, reviewer: str, why: str) -> DecisionRecord:
+    """A decision from a reviewer the policy does not entitle to give it: nothing changes on the case (the
+    escalation and its drafts stay open for an entitled reviewer); an internal note and the decision record
+    say who was refused and why. Idempotent by action_id."""
+    case, ctx, pol = ev.case, ev.ctx, ev.policy
+    now = ev.event.occurred_at
+    rt = route(ctx, case, now, pol.thresholds, missing=ev.missing)
+    a = assess(HandlerInput(ctx=ctx, case=case, route=rt, now=now, policy=pol))
+    channel, ticket = _channel(ev)
+    mode = pol.mode_for(channel, a.condition_type)
+    note = (
+        f"Refused: {decision.replace('_', ' ')} on escalation {escalation_id} by {reviewer}, because {why}. "
+        "The escalation stays open for an authorised reviewer."
+    )
+    _note(ev, a, sub="review", text=note, mode=mode, channel=channel, ticket=ticket, reason="reviewer_not_authorized")
+    rec = decision_record(
+        decision_id=decision_id(ev.event.event_id, case.wismo_case_id),
+        case_id=case.wismo_case_id,
+        order_id=case.order_id,
+        condition_type=a.condition_type,
+        handler=a.handler,
+        recommended_action=a.recommended_action,
+        escalation_reasons=list(a.escalation_reasons),
+        mode=mode,
+        caused_by=ev.event.event_id,
+        evaluated_at=now,
+        suppressed="reviewer_not_authorized",
+        action_ids=list(ev.action_ids),
+        event_type=ev.event.type,
+        trigger=f"review_{decision}",
+        inputs={"escalation_id": escalation_id, "reviewer": reviewer, "refused": why},
+        confidence=a.confidence,
+        next_follow_up_due_at=case.next_follow_up_due_at,
+        kill_switch=pol.modes.kill_switch,
+    )
+    _emit(ev, TOPIC_DECISIONS, rec)
+    return rec
+
+
 def apply_review(
     ev: Evaluation, escalation_id: str, decision: Decision, reviewer: str, rationale: str | None
 ) -> DecisionRecord:

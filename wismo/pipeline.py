@@ -20,6 +20,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 
 from pydantic import BaseModel
 
@@ -36,12 +37,13 @@ from wismo.handlers.base import ContactInfo
 from wismo.ids import follow_up_event_id
 from wismo.policy import Policy
 from wismo.processors.contacts import record_contact, record_human_update
-from wismo.processors.decision import Evaluation, apply_review, evaluate
+from wismo.processors.decision import Evaluation, apply_review, evaluate, refuse_review
 from wismo.processors.dedupe import already_applied
 from wismo.processors.fold import BACKEND_SOURCES, fold_event
 from wismo.processors.intake import dead_letter, parse_line
 from wismo.processors.intents import extract_order_number, recognise_intents, requested_resolution
 from wismo.processors.matching import MatchResult, OrderSummary, match_ticket
+from wismo.processors.reviewer_auth import refusal
 from wismo.records import TOPIC_DLQ, DeadLetter, DecisionRecord
 
 Output = tuple[str, BaseModel]
@@ -86,6 +88,14 @@ class Stats:
     conditions: Counter[str] = field(default_factory=Counter)
     outputs: Counter[str] = field(default_factory=Counter)
     suppressed: Counter[str] = field(default_factory=Counter)
+
+
+def _decision_types(case: CaseState, escalation_id: str) -> list[str]:
+    """What a decision on ``escalation_id`` decides: the types of its action drafts (a draft answered directly
+    is its own), or none for an escalation without drafts."""
+    esc = case.escalations.get(escalation_id)
+    ids = list(esc.action_draft_ids) if esc is not None else [escalation_id]
+    return sorted({case.drafts[d].action_type for d in ids if d in case.drafts})
 
 
 def norm_order_number(n: str) -> str:
@@ -508,7 +518,18 @@ class Pipeline:
         st.seen.add(event.event_id)
         ev = Evaluation(event=event, ctx=st.contexts.get(order_id), case=case, policy=self.policy)
         before = case.next_follow_up_due_at
-        rec = apply_review(ev, p.escalation_id, p.decision, p.reviewer, p.rationale)
+        why = refusal(
+            self.policy.reviewers,
+            p.reviewer,
+            p.decision,
+            _decision_types(case, p.escalation_id),
+            ev.ctx.order_value if ev.ctx is not None else Decimal(0),
+            self.policy.thresholds.high_value_threshold,
+        )
+        if why is not None:
+            rec = refuse_review(ev, p.escalation_id, p.decision, p.reviewer, why)
+        else:
+            rec = apply_review(ev, p.escalation_id, p.decision, p.reviewer, p.rationale)
         self._count(rec)
         self._schedule(order_id, case, before)
         return ev.outputs

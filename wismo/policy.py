@@ -113,6 +113,43 @@ class Communications(_Strict):
         return v
 
 
+class Reviewers(_Strict):
+    """Who may answer escalations (issue 4: reviewer authorisation). Entries in ``approve`` and
+    ``high_value`` are group names from ``groups`` or reviewer ids (Slack user ids for clicks from the Slack
+    sink's buttons; whatever id your own tools put in ``review.decision``). Slack user groups are listed
+    here by their members: wismo does not call Slack to resolve membership.
+
+    ``approve`` maps a decision type (``refund``, ``replacement``, ``cancellation``, ``address_change``, or
+    ``escalation`` for an escalation with no action draft) to who may approve it; ``default`` covers types
+    not listed. ``high_value``: an approval on an order at or above ``high_value_threshold`` also needs one of
+    these. Deny, request changes and take over are open to every configured reviewer."""
+
+    groups: dict[str, list[str]] = {}
+    approve: dict[str, list[str]] = {}
+    high_value: list[str] = []
+
+    @field_validator("approve")
+    @classmethod
+    def _types(cls, v: dict[str, list[str]]) -> dict[str, list[str]]:
+        known = {"default", "escalation", "refund", "replacement", "cancellation", "address_change"}
+        unknown = sorted(set(v) - known)
+        if unknown:
+            raise ValueError(f"unknown decision type(s) {unknown}; use {sorted(known)}")
+        return v
+
+    def members(self, entries: list[str]) -> frozenset[str]:
+        """Reviewer ids named by ``entries`` (group names expanded)."""
+        out: set[str] = set()
+        for e in entries:
+            out.update(self.groups.get(e, [e]))
+        return frozenset(out)
+
+    def everyone(self) -> frozenset[str]:
+        """Every reviewer id the policy names anywhere."""
+        entries = [e for lst in self.approve.values() for e in lst] + self.high_value + list(self.groups)
+        return self.members(entries)
+
+
 class Policy(_Strict):
     thresholds: Thresholds = Thresholds()
     follow_up_hours: dict[str, float] = {"default": 24}
@@ -120,6 +157,9 @@ class Policy(_Strict):
     customer_options: CustomerOptions = CustomerOptions()
     actions: Actions = Actions()
     communications: Communications = Communications()
+    reviewers: Reviewers | None = None
+    """None (the default): every reviewer decision is accepted, as in a file replay of your own review
+    events. Configure it before connecting a chat tool whose users are not all entitled to approve."""
 
     @field_validator("follow_up_hours")
     @classmethod
