@@ -29,6 +29,7 @@ from hashlib import blake2b
 from aiokafka.partitioner import murmur2
 from pydantic import BaseModel
 from wismo.processors.intake import parse_line
+from wismo.streams.live_lookups import LookupRequest, LookupResult
 from wismo.streams.redis_state import Loaded, LoadRequest, StateWrite
 from wismo.streams.state_cache import DecodedCache
 
@@ -160,6 +161,10 @@ class PartitionBatch:
     """order ids loaded only to match a ticket (read, never written unless owned)"""
     has_sweep: bool = False
     follow_up_members: list[str] = field(default_factory=list)
+    tool_failures: dict[str, str] = field(default_factory=dict)
+    """order id -> the live look-up that failed for it in this batch (routes its contact to missing data)"""
+    _lookup_at: dict[str, int] = field(default_factory=dict)
+    """order id -> index of the first intake that asked for a look-up (looked-up events go before it)"""
     _was_in_progress: set[str] = field(default_factory=set)
     _cache: DecodedCache | None = None
     _loaded_index: tuple[dict[str, str], dict[str, str], dict[str, set[str]]] = field(
@@ -246,6 +251,56 @@ class PartitionBatch:
             for key in first.in_progress.get(self.partition, ()):
                 self._want(req, key)
 
+    # ---- live look-ups (policy ``lookups``) ------------------------------------------------------------
+
+    def lookup_requests(self, loaded: Loaded, oms: bool, carrier: bool) -> list[LookupRequest]:
+        """What to ask live systems before processing: for a new customer message about an order this
+        partition owns (by order id or the ticket index), the OMS when wismo has no context for the order, a
+        carrier for each labelled shipment with no carrier event yet."""
+        out: dict[LookupRequest, None] = {}
+        for n, i in enumerate(self.intakes):
+            ev = i.event
+            if not isinstance(ev, TicketMessage) or ev.payload.author != "customer" or i.dedupe_key in loaded.seen:
+                continue
+            order_id = ev.order_id or loaded.tickets.get(ev.payload.ticket_id)
+            if order_id is None or not self.owns(order_id):
+                continue
+            self._lookup_at.setdefault(order_id, n)
+            raw = loaded.contexts.get(order_id)
+            if raw is None:
+                if oms:
+                    out[LookupRequest("oms", order_id)] = None
+                continue
+            if carrier:
+                ctx = decode_context(raw)  # rare (a contact, look-ups configured): no need for the cache
+                for sh in ctx.shipments.values():
+                    if sh.tracking_number and sh.status is None:
+                        req = LookupRequest("carrier", order_id, sh.shipment_id, sh.carrier or "", sh.tracking_number)
+                        out[req] = None
+        return list(out)
+
+    def add_lookup_results(self, results: list[LookupResult]) -> list[str]:
+        """Insert the looked-up events before the first message about their order (so the contact is answered
+        with them) and note failures. Returns the dedupe keys to load for the inserted events."""
+        keys: list[str] = []
+        inserts: dict[int, list[Intake]] = {}
+        for res in results:
+            order_id = res.request.order_id
+            if res.failure is not None:
+                self.tool_failures.setdefault(order_id, res.failure)
+                continue
+            new = inserts.setdefault(self._lookup_at[order_id], [])
+            for line in res.events:
+                rec = InRecord(f"lookup.{res.request.system}", self.partition, -1, line)
+                parsed = parse_line(line, source_name=source_name(rec), line=-1)
+                if isinstance(parsed, DeadLetter):
+                    continue  # validated by the client; cannot happen
+                new.append(Intake(rec, parsed, None, parsed.event_id))
+                keys.append(parsed.event_id)
+        for at in sorted(inserts, reverse=True):  # later positions first: earlier indices stay valid
+            self.intakes[at:at] = inserts[at]
+        return keys
+
     def _want(self, req: LoadRequest, key: str, *, primary: bool = True) -> None:
         """Load ``key``'s context (and, when this partition owns it, its case). A candidate of another
         partition is read for ticket matching only; its case is never loaded, so a sweep here cannot
@@ -274,6 +329,7 @@ class PartitionBatch:
         view, before = self._view(loaded)
         pipeline.state = view
         pipeline.owns = self.owns
+        pipeline.tool_failures = self.tool_failures
         seen = view.seen
         assert isinstance(seen, TrackingSet)
         out: list[OutRecord] = []

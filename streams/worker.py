@@ -49,6 +49,7 @@ from aiokafka.errors import CommitFailedError
 from aiokafka.structs import ConsumerRecord
 from redis.asyncio import Redis
 from wismo.processors.intake import dead_letter
+from wismo.streams.live_lookups import LiveLookupClient
 from wismo.streams.partition_batch import BatchStats, InRecord, OutRecord, PartitionBatch, partition_of
 from wismo.streams.progress import true_end_offsets
 from wismo.streams.redis_state import Loaded, LoadRequest, RedisState, StateWrite, retry_redis
@@ -106,6 +107,8 @@ class Worker:
     ) -> None:
         self.settings = settings
         self.pipeline = Pipeline(policy)
+        lk = policy.lookups
+        self.lookups = LiveLookupClient(lk) if lk.oms is not None or lk.carrier is not None else None
         self.keys = Keys(settings.key_prefix)
         self.redis = redis or Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=2)
         self.state = RedisState(self.redis, self.keys)
@@ -167,6 +170,8 @@ class Worker:
             await self.consumer.stop()
         if self.producer is not None:
             await self.producer.stop()
+        if self.lookups is not None:
+            await self.lookups.aclose()
         await self.redis.aclose()
 
     async def run(self) -> None:
@@ -349,6 +354,8 @@ class Worker:
         if req2:
             second = await retry_redis(lambda: self.state.load(req2), what="load", on_failure=self._redis_failed)
             first.merge(second)
+        if self.lookups is not None:
+            await self._look_up(parts, first)
         t = self._phase("read", t)
         write = StateWrite(outbox_since_ms=int(time.time() * 1000))
         outputs: list[OutRecord] = []
@@ -362,6 +369,24 @@ class Worker:
         await retry_redis(lambda: self.state.write(write), what="write", on_failure=self._redis_failed)
         self._phase("write", t)
         return outputs
+
+    async def _look_up(self, parts: list[PartitionBatch], loaded: Loaded) -> None:
+        """Live look-ups for contacts about orders whose context lacks a source (policy ``lookups``): the
+        answers join the batch before the contact; failures route it to missing_order_data. Only batches
+        with such a contact pay for this."""
+        assert self.lookups is not None
+        oms, carrier = self.lookups.source("oms") is not None, self.lookups.source("carrier") is not None
+        asked = [(pb, pb.lookup_requests(loaded, oms, carrier)) for pb in parts]
+        todo = [r for _, reqs in asked for r in reqs]
+        if not todo:
+            return
+        results = dict(zip(todo, await self.lookups.fetch_all(todo), strict=True))
+        extra = LoadRequest()
+        for pb, reqs in asked:
+            extra.seen.update(pb.add_lookup_results([results[r] for r in reqs]))
+        if extra.seen:
+            more = await retry_redis(lambda: self.state.load(extra), what="load", on_failure=self._redis_failed)
+            loaded.merge(more)
 
     async def _publish(self, outputs: Iterable[OutRecord]) -> None:
         """Send and wait for every acknowledgement (acks=all)."""

@@ -155,6 +155,9 @@ class Pipeline:
         self.policy = policy
         self.state = state or MemoryState()
         self.owns = owns
+        self.tool_failures: dict[str, str] = {}
+        """order id -> a live look-up that failed for it (set by the streaming worker per batch): a customer
+        contact about that order routes to missing_order_data naming the failing system."""
         self.stats = Stats()
         self._input: tuple[str | bytes | None, str | None, int | None] = (None, None, None)
         """The raw input being processed, so a dead letter raised deep inside keeps the original line."""
@@ -368,6 +371,8 @@ class Pipeline:
         case = self._case(key, order_id, event.occurred_at, reopen=reopen)
         if contact is not None:
             record_contact(case, ctx, contact, event.occurred_at)
+            if not missing and key in self.tool_failures:
+                missing = (self.tool_failures[key],)
         ev = Evaluation(
             event=event,
             ctx=ctx,

@@ -150,6 +150,38 @@ class Reviewers(_Strict):
         return self.members(entries)
 
 
+class LookupSource(_Strict):
+    """One REST endpoint the worker may ask for a source's events when the order context lacks them.
+
+    ``url`` is a template: ``{order_id}`` for the OMS; ``{order_id}``, ``{shipment_id}``, ``{carrier}`` and
+    ``{tracking_number}`` for a carrier. The endpoint answers 200 with a JSON array of canonical events
+    (EVENTS.md) about that order, or ``{"events": [...]}``; 404 means the system does not know the order.
+    ``headers_env`` maps a request header to the environment variable holding its value, so credentials never
+    sit in the policy file."""
+
+    url: str
+    timeout_seconds: float = Field(2.0, gt=0, le=30)
+    headers_env: dict[str, str] = {}
+
+    @field_validator("url")
+    @classmethod
+    def _http(cls, v: str) -> str:
+        if not v.startswith(("http://", "https://")):
+            raise ValueError("url must start with http:// or https://")
+        return v
+
+
+class LiveLookups(_Strict):
+    """Live look-ups per source (issue 4). Off unless configured; a file replay never makes them.
+
+    ``oms``: asked when a customer writes about an order id wismo has no events for. ``carrier``: asked when
+    a customer writes about an order whose labelled shipment has no carrier event yet. A failure (timeout,
+    error status, bad answer, circuit open) routes the contact to ``missing_order_data`` naming the system."""
+
+    oms: LookupSource | None = None
+    carrier: LookupSource | None = None
+
+
 class Policy(_Strict):
     thresholds: Thresholds = Thresholds()
     follow_up_hours: dict[str, float] = {"default": 24}
@@ -157,6 +189,7 @@ class Policy(_Strict):
     customer_options: CustomerOptions = CustomerOptions()
     actions: Actions = Actions()
     communications: Communications = Communications()
+    lookups: LiveLookups = LiveLookups()
     reviewers: Reviewers | None = None
     """None (the default): every reviewer decision is accepted, as in a file replay of your own review
     events. Configure it before connecting a chat tool whose users are not all entitled to approve."""

@@ -70,6 +70,35 @@ PROACTIVE_TICKET_TTL = 120 * DAY
 """Order -> helpdesk ticket the sink opened for a proactive update, so the next update on that order lands
 on the same ticket. As long as an open case lives (``OPEN_TTL``)."""
 
+DELIVERY_BUSY_POLL_SECONDS = 0.25
+"""How often a sink that finds a delivery leased by another sink (a rebalance moved the partition while the old
+owner was still delivering) checks again whether it finished or its lease expired."""
+
+DELIVERY_RECONCILE_MAX_PAGES = 10
+"""Pages (100 Zendesk comments / 200 Slack messages each) a sink reads when asking a target whether an interrupted
+delivery happened. The delivery in question is among the newest on the ticket or in the channel (it is at most a
+few retries old), so ten pages are plenty, and they bound the cost on a huge ticket or a busy channel."""
+
+DELIVERY_RECONCILE_SKEW_SECONDS = 300.0
+"""Slack history is searched from the delivery's first claim (Redis time) minus this margin: clock skew between
+Redis and Slack must not hide the message."""
+
+DELIVERY_MAX_POLL_INTERVAL_MS = 30 * 60 * 1000
+"""Kafka ``max.poll.interval.ms`` of the delivery consumer. A batch of retried deliveries can take minutes
+(attempts x (timeout + backoff cap)); a consumer polling later than this leaves the group and its commit fails,
+which loses nothing (the next owner finds the deliveries done in Redis) but costs a rebalance."""
+
+WEBHOOK_SIGNATURE_TOLERANCE_SECONDS = 300
+"""How far from its own clock a webhook receiver accepts ``X-Wismo-Timestamp`` (replay protection). Retries
+re-sign with a fresh timestamp, so only a captured request replayed later is refused."""
+
+LOOKUP_BREAKER_FAILURES = 5
+"""Consecutive failed live look-ups (timeouts, errors) after which a system's circuit opens: the worker stops
+asking it and routes to missing_order_data at once instead of waiting for one more timeout per event."""
+
+LOOKUP_BREAKER_OPEN_SECONDS = 30.0
+"""How long an open circuit stays open before one trial request may go through (half-open)."""
+
 REDIS_RETRY_INITIAL_SECONDS = 0.05
 REDIS_RETRY_MAX_SECONDS = 5.0
 """Back-off between attempts while Redis is unreachable: doubles from the initial value up to the cap. The

@@ -28,7 +28,7 @@ from wismo.streams.publisher import publish_lines
 from wismo.streams.topics import create_topics, load_topics
 from wismo.streams.worker import Worker
 
-from wismo.policy import load_policy
+from wismo.policy import Policy, load_policy
 from wismo.records import OUTPUT_TOPICS
 from wismo.replay import replay_to_memory
 from wismo.settings import WorkerSettings
@@ -40,7 +40,10 @@ T = TypeVar("T")
 class Harness:
     """A worker plus a producer and an output reader, on one background event loop."""
 
-    def __init__(self, bootstrap: str, redis_url: str) -> None:
+    def __init__(self, bootstrap: str, redis_url: str, policy: Policy | None = None, *, own_keys: bool = False) -> None:
+        self.policy = policy or load_policy(None)
+        self.own_keys = own_keys
+        """True: Redis keys under this harness's own prefix (two harnesses alive at once do not share state)"""
         self.bootstrap = bootstrap
         self.redis_url = redis_url
         self.prefix = f"par{uuid.uuid4().hex[:8]}."
@@ -64,8 +67,9 @@ class Harness:
             poll_timeout_ms=20,
             session_timeout_ms=3000,
             heartbeat_interval_ms=500,
+            key_prefix=f"{self.prefix}wismo" if self.own_keys else "wismo",
         )
-        self.worker = Worker(settings, load_policy(None))
+        self.worker = Worker(settings, self.policy)
         await self.worker.start()
         self.task = asyncio.ensure_future(self.worker.run())
         self.producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, acks="all")
