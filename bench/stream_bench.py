@@ -68,6 +68,8 @@ from wismo.local_servers import start_kafka, start_redis
 from wismo.policy import load_policy
 
 TARGET_FAUST_RATIO = 1.0
+TARGET_P99_MS = 100.0
+"""issue 3: p99 end-to-end latency at 2,000 events/s offered"""
 PARTITIONS = 4
 FAST_GROUP: dict[str, int] = {"session_timeout_ms": 3000, "heartbeat_interval_ms": 500}
 """Consumer-group settings for Tansu, which holds a group's first JoinGroup for about half the session timeout."""
@@ -643,12 +645,19 @@ async def wait_for(child: Child, poll: Callable[[], Awaitable[tuple[int, bool]]]
 
 
 class DecisionReader:
-    """Reads the decisions topic from the beginning and notes when the first decision caused by each of the
-    events in ``sent`` arrived."""
+    """Reads output partitions from the beginning and notes when the first record of each of the events in
+    ``sent`` arrived (``ident`` names the event a record belongs to: a decision's ``caused_by`` by default)."""
 
-    def __init__(self, bootstrap: str, tps: list[TopicPartition], sent: dict[str, float]) -> None:
+    def __init__(
+        self,
+        bootstrap: str,
+        tps: list[TopicPartition],
+        sent: dict[str, float],
+        ident: Callable[[bytes], str | None] = caused_by,
+    ) -> None:
         self.tps = tps
         self.sent = sent
+        self.ident = ident
         self.seen: dict[str, float] = {}
         self.consumer = AIOKafkaConsumer(
             bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=10, client_id="stream-bench-lat"
@@ -663,13 +672,13 @@ class DecisionReader:
         self._task = asyncio.create_task(self._read())
 
     async def _read(self) -> None:
-        sent, seen = self.sent, self.seen
+        sent, seen, ident = self.sent, self.seen, self.ident
         while not self._stop.is_set():
             got = await self.consumer.getmany(timeout_ms=20)
             now = time.monotonic()
             for msgs in got.values():
                 for m in msgs:
-                    cid = caused_by(m.value or b"")
+                    cid = ident(m.value or b"")
                     if cid is not None and cid in sent and cid not in seen:
                         seen[cid] = now
 
@@ -686,6 +695,40 @@ class DecisionReader:
         if self._task is not None:
             await self._task
         await self.consumer.stop()
+
+
+async def paced_send(
+    bootstrap: str,
+    plan: Sequence[tuple[str, bytes | None, bool, str | None, bytes]],
+    rate: float,
+    sent: dict[str, float],
+) -> tuple[float, float, dict[TopicPartition, int]]:
+    """Send ``plan`` (topic, key, broadcast, event id, line) at ``rate`` events/s, noting each event's send time in
+    ``sent``. Returns (first send, last send, end offset per partition written)."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    await producer.start()
+    try:
+        futures = []
+        partitions: dict[str, list[int]] = {}
+        t0 = time.monotonic()
+        for i, (topic, key, broadcast, eid, line) in enumerate(plan):
+            due = t0 + i / rate
+            now = time.monotonic()
+            if due > now + 0.001:
+                await asyncio.sleep(due - now)
+            if eid is not None:
+                sent.setdefault(eid, time.monotonic())
+            if broadcast:
+                if topic not in partitions:
+                    partitions[topic] = sorted(await producer.partitions_for(topic))
+                for p in partitions[topic]:
+                    futures.append(await producer.send(topic, line, partition=p))
+            else:
+                futures.append(await producer.send(topic, line, key=key))
+        t_last = time.monotonic()
+        return t0, t_last, ends_of(await asyncio.gather(*futures))
+    finally:
+        await producer.stop()
 
 
 async def bench_latency(
@@ -712,51 +755,89 @@ async def bench_latency(
             if not await wait_for(child, settled(off, group, in_tps, warm_ends), START_TIMEOUT_S):
                 return Latency(0, 0.0, 0, [], 0.0, False, "the worker did not consume the warm-up events"), child
             await reader.start()
-            producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
-            await producer.start()
-            try:
-                futures = []
-                partitions: dict[str, list[int]] = {}
-                t0 = time.monotonic()
-                cpu0 = (child.cpu_seconds(), time.process_time(), servers_cpu())
-                for i, (topic, key, broadcast, eid, line) in enumerate(plan):
-                    due = t0 + i / rate
-                    now = time.monotonic()
-                    if due > now + 0.001:
-                        await asyncio.sleep(due - now)
-                    if eid is not None:
-                        sent.setdefault(eid, time.monotonic())
-                    if broadcast:
-                        if topic not in partitions:
-                            partitions[topic] = sorted(await producer.partitions_for(topic))
-                        for p in partitions[topic]:
-                            futures.append(await producer.send(topic, line, partition=p))
-                    else:
-                        futures.append(await producer.send(topic, line, key=key))
-                t_last = time.monotonic()
-                targets = ends_of(await asyncio.gather(*futures))
-            finally:
-                await producer.stop()
-            offered_rate = len(plan) / (t_last - t0) if t_last > t0 else 0.0
-            caught_up = await wait_for(child, settled(off, group, in_tps, targets), STALL_TIMEOUT_S * 2)
-            t_done = time.monotonic() - (SETTLE_S if caught_up else 0.0)
-            cpu1 = (child.cpu_seconds(), time.process_time(), servers_cpu())
-            span = time.monotonic() - t0
-            drain_s = t_done - t_last
-            deadline = time.monotonic() + STALL_TIMEOUT_S
-            while not await reader.drained() and time.monotonic() < deadline:
-                await asyncio.sleep(SAMPLE_S)
+            cpu0 = (child.cpu_seconds(), time.process_time(), servers_cpu())
+            t0, t_last, targets = await paced_send(bootstrap, plan, rate, sent)
+            lat = await _drain(child, reader, off, settled(off, group, in_tps, targets), len(plan), t0, t_last, cpu0)
     finally:
         await reader.stop()
         child.stop()
-    millis = sorted((reader.seen[eid] - sent[eid]) * 1000 for eid in reader.seen)
-    note = "" if caught_up else "the worker did not consume every paced event"
-    cpus = ((b - a) / span for a, b in zip(cpu0, cpu1, strict=True))
-    lat = Latency(len(plan), offered_rate, len(millis), millis, drain_s, caught_up, note, *cpus)
     return lat, child
 
 
+async def bench_latency_raw(
+    bootstrap: str, run_id: str, rate: float, seconds: float, seed: int, logdir: Path
+) -> tuple[Latency, Child]:
+    """The same paced load through the raw aiokafka passthrough (one input topic -> one output topic): the
+    latency of two broker hops with no work in between, the floor for the wismo figure on this broker."""
+    prefix = f"bench-{run_id}-latraw."
+    src, dst, group = prefix + "in", prefix + "out", prefix + "group"
+    await make_topics(bootstrap, [TopicSpec(src, PARTITIONS), TopicSpec(dst, PARTITIONS)])
+    lines = event_lines(WARMUP_EVENTS + max(1, int(rate * seconds)), seed + 1)
+    warmup, paced = lines[:WARMUP_EVENTS], lines[WARMUP_EVENTS:]
+    plan = [(src, route(line).key, False, event_id(line), line) for line in paced]
+    in_tps = [TopicPartition(src, p) for p in range(PARTITIONS)]
+    sent: dict[str, float] = {}
+    reader = DecisionReader(bootstrap, [TopicPartition(dst, p) for p in range(PARTITIONS)], sent, ident=event_id)
+    env = {ENV_BOOTSTRAP: bootstrap, ENV_IN: src, ENV_OUT: dst, ENV_GROUP: group}
+    child = spawn("raw-latency", "raw", env, logdir)
+    try:
+        async with Offsets(bootstrap) as off:
+            warm_plan = [(src, route(line).key, False, None, line) for line in warmup]
+            _, _, warm_ends = await paced_send(bootstrap, warm_plan, 1e9, {})
+            if not await wait_for(child, settled(off, group, in_tps, warm_ends), START_TIMEOUT_S):
+                return Latency(0, 0.0, 0, [], 0.0, False, "the passthrough did not consume the warm-up events"), child
+            await reader.start()
+            cpu0 = (child.cpu_seconds(), time.process_time(), servers_cpu())
+            t0, t_last, targets = await paced_send(bootstrap, plan, rate, sent)
+            lat = await _drain(child, reader, off, settled(off, group, in_tps, targets), len(plan), t0, t_last, cpu0)
+    finally:
+        await reader.stop()
+        child.stop()
+    return lat, child
+
+
+async def _drain(
+    child: Child,
+    reader: DecisionReader,
+    off: Offsets,
+    poll: Callable[[], Awaitable[tuple[int, bool]]],
+    offered: int,
+    t0: float,
+    t_last: float,
+    cpu0: tuple[float, float, float],
+) -> Latency:
+    """After the paced send: wait until the process consumed everything and the reader read every output, then
+    summarise."""
+    offered_rate = offered / (t_last - t0) if t_last > t0 else 0.0
+    caught_up = await wait_for(child, poll, STALL_TIMEOUT_S * 2)
+    t_done = time.monotonic() - (SETTLE_S if caught_up else 0.0)
+    cpu1 = (child.cpu_seconds(), time.process_time(), servers_cpu())
+    span = time.monotonic() - t0
+    deadline = time.monotonic() + STALL_TIMEOUT_S
+    while not await reader.drained() and time.monotonic() < deadline:
+        await asyncio.sleep(SAMPLE_S)
+    millis = sorted((reader.seen[eid] - reader.sent[eid]) * 1000 for eid in reader.seen)
+    note = "" if caught_up else "the process did not consume every paced event"
+    cpus = ((b - a) / span for a, b in zip(cpu0, cpu1, strict=True))
+    return Latency(offered, offered_rate, len(millis), millis, t_done - t_last, caught_up, note, *cpus)
+
+
 # ---- report ---------------------------------------------------------------------------------------------------
+
+
+def print_latency(name: str, lat: Latency, process: str, matched: str) -> None:
+    print(
+        f"  {name}: {lat.offered:,} events paced at {lat.offered_rate:,.0f}/s; {lat.matched:,} {matched}; "
+        f"backlog drained {lat.backlog_drain_s:.2f} s after the last send; cpu: {process} {pct(lat.worker_cpu)}, "
+        f"this script {pct(lat.script_cpu)}, broker+redis {pct(lat.servers_cpu)}"
+    )
+    if lat.millis:
+        print(
+            f"    p50 {lat.pct(0.50):,.1f} ms   p90 {lat.pct(0.90):,.1f} ms   p99 {lat.pct(0.99):,.1f} ms   "
+            f"max {lat.millis[-1]:,.1f} ms"
+        )
+    if lat.note or not lat.complete:
+        print(f"    INCOMPLETE: {lat.note}")
 
 
 def pct(x: float) -> str:
@@ -887,7 +968,12 @@ async def measure(args: argparse.Namespace, bootstrap: str, redis_url: str, logd
         ref, reference = replay_reference(lines, logdir)
         results.append(ref)
     lat: Latency | None = None
+    lat_raw: Latency | None = None
     lat_stats: dict[str, Any] = {}
+    if args.latency_seconds > 0 and not args.skip_baselines:
+        print(f"measuring raw passthrough latency at {args.rate:,.0f} events/s for {args.latency_seconds:g} s ...")
+        lat_raw, child = await bench_latency_raw(bootstrap, run_id, args.rate, args.latency_seconds, args.seed, logdir)
+        children.append(child)
     if args.latency_seconds > 0:
         print(f"measuring wismo latency at {args.rate:,.0f} events/s for {args.latency_seconds:g} s ...", flush=True)
         lat, child = await bench_latency(
@@ -920,27 +1006,24 @@ async def measure(args: argparse.Namespace, bootstrap: str, redis_url: str, logd
             f"latency, event produced -> its wismo.decisions record read "
             f"(offered {args.rate:,.0f}/s for {args.latency_seconds:g} s):"
         )
-        print(
-            f"  {lat.offered:,} events paced at {lat.offered_rate:,.0f}/s; {lat.matched:,} had a decision "
-            f"(the rest: duplicates, bad input, no evaluation); backlog drained {lat.backlog_drain_s:.2f} s "
-            f"after the last send; cpu: worker {pct(lat.worker_cpu)}, this script {pct(lat.script_cpu)}, "
-            f"broker+redis {pct(lat.servers_cpu)}"
-        )
-        if lat.millis:
-            print(
-                f"  p50 {lat.pct(0.50):,.1f} ms   p90 {lat.pct(0.90):,.1f} ms   p99 {lat.pct(0.99):,.1f} ms   "
-                f"max {lat.millis[-1]:,.1f} ms"
-            )
-        if lat.note or not lat.complete:
-            print(f"  INCOMPLETE: {lat.note}")
+        print_latency("wismo worker", lat, "worker", "had a decision (the rest: duplicates, bad input, no evaluation)")
         if lat_stats:
             print("  worker stats: " + fmt_stats(lat_stats))
+        if lat_raw is not None:
+            print_latency("raw aiokafka passthrough, same load", lat_raw, "passthrough", "came through")
+            if lat_raw.millis and lat.millis:
+                print(
+                    f"  wismo / raw passthrough: p50 {lat.pct(0.5) / lat_raw.pct(0.5):.1f}x   "
+                    f"p99 {lat.pct(0.99) / lat_raw.pct(0.99):.1f}x"
+                )
+        verdict = "meets" if lat.millis and lat.pct(0.99) < TARGET_P99_MS else "ABOVE"
+        print(f"  wismo p99 target < {TARGET_P99_MS:g} ms: {verdict}")
     print()
     print("child logs:")
     for c in children:
         report_child(c)
     print(f"total {time.perf_counter() - t0:.0f} s")
-    ok = all(r.complete for r in results) and (lat is None or lat.complete)
+    ok = all(r.complete for r in results) and all(x is None or x.complete for x in (lat, lat_raw))
     return 0 if ok else 1
 
 
