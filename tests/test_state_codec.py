@@ -312,8 +312,8 @@ def test_header_is_kind_and_version(blobs: tuple[bytes, bytes]) -> None:
 
 def test_unknown_version_is_refused(blobs: tuple[bytes, bytes]) -> None:
     ctx, case = blobs
-    with pytest.raises(StateDecodeError, match=r"format version 2; this build reads only 1"):
-        decode_context(ctx[:1] + b"\x02" + ctx[2:])
+    with pytest.raises(StateDecodeError, match=rf"format version 1; this build reads only {FORMAT_VERSION}"):
+        decode_context(ctx[:1] + b"\x01" + ctx[2:])
     with pytest.raises(StateDecodeError, match=r"case state has format version 0"):
         decode_case(case[:1] + b"\x00" + case[2:])
 
@@ -340,14 +340,14 @@ def test_every_truncation_is_refused(blobs: tuple[bytes, bytes]) -> None:
     ("data", "message"),
     [
         (b"", "truncated: 0 bytes"),
-        (b"O\x01", "truncated: 2 bytes"),
-        (b"O\x01[1,2", "not valid JSON"),
-        (b"O\x01\xff\xfe", "not valid JSON"),
+        (b"O\x02", "truncated: 2 bytes"),
+        (b"O\x02[1,2", "not valid JSON"),
+        (b"O\x02\xff\xfe", "not valid JSON"),
         (b'{"order_id": "A1"}', "not wismo order context state"),
         (b"\x80\x04\x95\x00\x00", "not wismo order context state"),  # a pickle is never loaded
-        (b'O\x01{"order_id": "A1"}', "expected OrderContext as a list of 22 fields, got dict"),
-        (b"O\x01[]", "expected OrderContext as a list of 22 fields, got 0"),
-        (b"O\x01null", "expected OrderContext as a list of 22 fields, got NoneType"),
+        (b'O\x02{"order_id": "A1"}', "expected OrderContext as a list of 22 fields, got dict"),
+        (b"O\x02[]", "expected OrderContext as a list of 22 fields, got 0"),
+        (b"O\x02null", "expected OrderContext as a list of 22 fields, got NoneType"),
     ],
 )
 def test_garbage_is_refused_with_a_reason(data: bytes, message: str) -> None:

@@ -101,6 +101,11 @@ class CaseState:
     last_evaluated_at: datetime | None = None
     pending_status_key: str | None = None
     """A proactive change that was throttled, sent when the window opens."""
+    exception_at: datetime | None = None
+    """Event time at which the case entered its current backend-exception condition (metrics: time from a
+    backend exception to the first customer update); None outside exception conditions."""
+    exception_answered: bool = False
+    """A customer update was sent since ``exception_at``."""
 
     @property
     def is_open(self) -> bool:

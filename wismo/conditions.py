@@ -43,3 +43,18 @@ HANDLER_FOR: dict[ConditionType, str] = {
     "delivered": "standard_status",
 }
 """Which specialist handler owns each condition (SPEC §3, last column)."""
+
+EXCEPTION_CONDITIONS: frozenset[ConditionType] = frozenset(
+    {
+        "restricted_hold",
+        "return_to_sender",
+        "delivery_failed",
+        "no_tracking_movement",
+        "label_created_no_pickup",
+        "allocation_conflict",
+        "supplier_backorder",
+        "warehouse_pick_delay",
+    }
+)
+"""Conditions that are a backend exception (something went wrong in the OMS, warehouse, supplier or carrier):
+the rollout plan's "time from backend exception to first customer update" starts when a case enters one."""

@@ -25,6 +25,7 @@ from decimal import Decimal
 from pydantic import BaseModel
 
 from wismo.case import CaseState, case_id_for
+from wismo.conditions import EXCEPTION_CONDITIONS, ConditionType
 from wismo.context import OrderContext
 from wismo.events import (
     ClockTick,
@@ -44,7 +45,7 @@ from wismo.processors.intake import dead_letter, parse_line
 from wismo.processors.intents import extract_order_number, recognise_intents, requested_resolution
 from wismo.processors.matching import MatchResult, OrderSummary, match_ticket
 from wismo.processors.reviewer_auth import refusal
-from wismo.records import TOPIC_DLQ, DeadLetter, DecisionRecord
+from wismo.records import TOPIC_DLQ, ActionRecord, DeadLetter, DecisionRecord
 
 Output = tuple[str, BaseModel]
 
@@ -76,6 +77,10 @@ class MemoryState:
     watermark: datetime | None = None
 
 
+_Observed = tuple[ConditionType | None, datetime | None, bool, datetime | None]
+"""A case before an evaluation: (condition, last customer update, checkpoint promised, follow-up due)."""
+
+
 @dataclass
 class Stats:
     events_in: int = 0
@@ -88,6 +93,28 @@ class Stats:
     conditions: Counter[str] = field(default_factory=Counter)
     outputs: Counter[str] = field(default_factory=Counter)
     suppressed: Counter[str] = field(default_factory=Counter)
+    # The figures the rollout plan monitors (exported as Prometheus metrics by the worker):
+    dead_letter_types: Counter[str] = field(default_factory=Counter)
+    actions: Counter[tuple[str, str, str]] = field(default_factory=Counter)
+    """(kind, mode, channel) of every reply, note, escalation and action draft"""
+    escalations: Counter[str] = field(default_factory=Counter)
+    """escalation records by condition"""
+    guardrail_failures: Counter[str] = field(default_factory=Counter)
+    """customer texts withheld by the guardrail check, by condition"""
+    contacts: Counter[tuple[str, str]] = field(default_factory=Counter)
+    """customer contacts by (channel, ``first`` | ``repeat`` on the same case)"""
+    contact_outcomes: Counter[tuple[str, str]] = field(default_factory=Counter)
+    """customer contacts by (channel, ``answered`` | ``escalated`` | ``unanswered``): answered = a reply
+    (sent, or drafted in testing mode) and no escalation, i.e. deflected"""
+    proactive_updates: Counter[str] = field(default_factory=Counter)
+    """proactive updates (sent or drafted) by ``no_ticket`` (the customer had not written) | ``open_ticket``"""
+    follow_ups_scheduled: int = 0
+    promised_follow_ups: Counter[str] = field(default_factory=Counter)
+    """customer-facing checkpoints by outcome: ``on_time`` (an update went out by the promised time),
+    ``late`` (after it), ``missed`` (the time came and nothing could be sent)"""
+    exception_to_update_seconds: list[float] = field(default_factory=list)
+    """event-time seconds from a case entering a backend-exception condition to its first customer update;
+    drained by the worker's metrics after each batch"""
 
 
 def _decision_types(case: CaseState, escalation_id: str) -> list[str]:
@@ -171,6 +198,7 @@ class Pipeline:
         if isinstance(parsed, DeadLetter):
             self.stats.events_in += 1
             self.stats.dead_letters += 1
+            self.stats.dead_letter_types[parsed.error_type] += 1
             return [(TOPIC_DLQ, parsed)]
         return self.process_event(parsed, raw=raw, source_name=source_name, line=line)
 
@@ -188,6 +216,7 @@ class Pipeline:
         out = self.advance_to(event.occurred_at, covered=self._covered_by(event))
         try:
             out += self._process(event)
+            self._tally(out)
         except Exception as exc:
             text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
             if text is None:
@@ -195,6 +224,7 @@ class Pipeline:
             tb = traceback.extract_tb(exc.__traceback__)[-1]
             reason = f"internal error {type(exc).__name__}: {exc} (at {tb.filename.rsplit('/', 1)[-1]}:{tb.lineno})"
             self.stats.dead_letters += 1
+            self.stats.dead_letter_types["internal_error"] += 1
             out.append(
                 (
                     TOPIC_DLQ,
@@ -371,6 +401,7 @@ class Pipeline:
         case = self._case(key, order_id, event.occurred_at, reopen=reopen)
         if contact is not None:
             record_contact(case, ctx, contact, event.occurred_at)
+            self.stats.contacts[(contact.channel, "repeat" if len(case.contacts) > 1 else "first")] += 1
             if not missing and key in self.tool_failures:
                 missing = (self.tool_failures[key],)
         ev = Evaluation(
@@ -386,8 +417,10 @@ class Pipeline:
             backend_changed=backend_changed,
         )
         before = case.next_follow_up_due_at
+        observed = (case.condition_type, case.last_customer_update_at, case.checkpoint_promised, before)
         rec = evaluate(ev)
         self._count(rec)
+        self._observe_case(case, ev, observed)
         self._schedule(key, case, before)
         return ev.outputs
 
@@ -396,6 +429,55 @@ class Pipeline:
         due = case.next_follow_up_due_at
         if due is not None and case.is_open and due != before:
             heapq.heappush(self.state.follow_ups, (due, key, case.wismo_case_id))
+            self.stats.follow_ups_scheduled += 1
+
+    def _tally(self, outputs: list[Output]) -> None:
+        """Count one event's output records for the monitored figures (:class:`Stats`)."""
+        s = self.stats
+        for topic, rec in outputs:
+            if isinstance(rec, ActionRecord):
+                s.actions[(rec.kind, rec.mode, rec.channel or "none")] += 1
+                if rec.kind == "escalation":
+                    s.escalations[rec.condition_type] += 1
+                elif rec.note_reason == "guardrail_failed":
+                    s.guardrail_failures[rec.condition_type] += 1
+                if rec.kind == "proactive_update" or rec.draft_kind == "proactive_update":
+                    s.proactive_updates["no_ticket" if rec.ticket_id is None else "open_ticket"] += 1
+            elif topic == TOPIC_DLQ and isinstance(rec, DeadLetter):
+                s.dead_letter_types[rec.error_type] += 1
+
+    def _observe_case(
+        self,
+        case: CaseState,
+        ev: Evaluation,
+        before: tuple[ConditionType | None, datetime | None, bool, datetime | None],
+    ) -> None:
+        """Contact outcomes, promised follow-ups and exception-to-update time of one evaluation."""
+        s = self.stats
+        now = ev.event.occurred_at
+        prev_condition, prev_update, promised, due = before
+        updated = case.last_customer_update_at != prev_update
+        if ev.contact is not None:
+            kinds = {getattr(rec, "kind", None) for _, rec in ev.outputs}
+            drafted = any(getattr(rec, "draft_kind", None) == "reply" for _, rec in ev.outputs)
+            outcome = (
+                "escalated" if "escalation" in kinds else "answered" if "reply" in kinds or drafted else "unanswered"
+            )
+            s.contact_outcomes[(ev.contact.channel, outcome)] += 1
+        if promised and due is not None:
+            if updated:
+                s.promised_follow_ups["on_time" if now <= due else "late"] += 1
+            elif ev.follow_up and now >= due:
+                s.promised_follow_ups["missed"] += 1
+        cond = case.condition_type
+        if cond in EXCEPTION_CONDITIONS:
+            if cond != prev_condition or case.exception_at is None:
+                case.exception_at, case.exception_answered = now, False
+            if updated and not case.exception_answered:
+                s.exception_to_update_seconds.append((now - case.exception_at).total_seconds())
+                case.exception_answered = True
+        else:
+            case.exception_at, case.exception_answered = None, False
 
     def _count(self, rec: DecisionRecord) -> None:
         s = self.stats

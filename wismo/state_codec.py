@@ -54,7 +54,7 @@ __all__ = [
     "encode_context",
 ]
 
-FORMAT_VERSION: Final = 1
+FORMAT_VERSION: Final = 2
 """Layout version, the second header byte of every encoded value (1..255)."""
 
 _KIND_CONTEXT: Final = ord("O")
@@ -893,6 +893,8 @@ def _e_case(x: CaseState) -> list[object]:
         [_e_sent(s) for s in x.sent],
         _enc_odt(x.last_evaluated_at),
         x.pending_status_key,
+        _enc_odt(x.exception_at),
+        x.exception_answered,
     ]
 
 
@@ -932,6 +934,8 @@ def _d_case(a: Any) -> CaseState:
             sent,
             last_evaluated_at,
             pending_status_key,
+            exception_at,
+            exception_answered,
         ) = a
         if (
             type(wismo_case_id) is not str
@@ -950,6 +954,7 @@ def _d_case(a: Any) -> CaseState:
             or (open_ticket_channel is not None and type(open_ticket_channel) is not str)
             or type(manual_takeover) is not bool
             or (pending_status_key is not None and type(pending_status_key) is not str)
+            or type(exception_answered) is not bool
             or type(contacts) is not list
             or type(escalations) is not dict
             or type(drafts) is not dict
@@ -989,6 +994,8 @@ def _d_case(a: Any) -> CaseState:
         o.sent = [_d_sent(s) for s in sent]
         o.last_evaluated_at = _odt(last_evaluated_at)
         o.pending_status_key = pending_status_key
+        o.exception_at = _odt(exception_at)
+        o.exception_answered = exception_answered
         return o
     except Exception as exc:
         raise _explain("CaseState", _CASE, a, exc) from None
@@ -1026,6 +1033,8 @@ _CASE: Layout = (
     ("sent", _list_of(_d_sent)),
     ("last_evaluated_at", _odt),
     ("pending_status_key", _ostr),
+    ("exception_at", _odt),
+    ("exception_answered", _bool),
 )
 
 LAYOUTS: Final[Mapping[type, Layout]] = {
