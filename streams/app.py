@@ -1,8 +1,8 @@
 """The faust application around the worker: process, timers and web; the hot path is :mod:`.worker`.
 
 ``wismo worker`` runs :func:`create_app` under faust's worker. faust provides the process lifecycle
-(signals, graceful shutdown, logging), the web server (``/health``; metrics join it in the operations
-work) and timers; the consumer loop is a faust ``Service`` that drives :class:`~wismo.streams.worker.Worker`
+(signals, graceful shutdown, logging), the web server (``/health``, and ``/metrics`` for Prometheus: see
+:mod:`.metrics`) and timers; the consumer loop is a faust ``Service`` that drives :class:`~wismo.streams.worker.Worker`
 (aiokafka, batches) because faust's per-event stream machinery is slower than the whole pipeline (see the
 worker module). faust's own consumer reads only its assignor topic, in a separate group (``<group>-app``).
 
@@ -28,6 +28,7 @@ from typing import Any
 import faust
 import orjson
 from mode import Service
+from prometheus_client import CONTENT_TYPE_LATEST
 from wismo.streams.followup_monitor import FollowUpMonitor
 from wismo.streams.worker import CLOCK_TOPIC, Worker
 
@@ -112,6 +113,10 @@ def create_app(settings: WorkerSettings, policy: Policy) -> faust.App:
             topic = worker.topic(CLOCK_TOPIC)
             for p in range(worker.partitions):
                 await worker.producer.send(topic, tick, partition=p)
+
+    @app.page("/metrics")
+    async def metrics(web: Any, request: Any) -> Any:
+        return web.bytes(worker.metrics.render(), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     @app.page("/health")
     async def health(web: Any, request: Any) -> Any:

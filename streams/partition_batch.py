@@ -341,6 +341,7 @@ class PartitionBatch:
                     continue
                 pipeline.stats.events_in += 1
                 pipeline.stats.dead_letters += 1
+                pipeline.stats.dead_letter_types[i.dead.error_type] += 1
                 write.seen[i.dedupe_key] = i.rec.claimant
                 out += self._records([(TOPIC_DLQ, i.dead)], stats)
                 continue

@@ -50,6 +50,7 @@ from aiokafka.structs import ConsumerRecord
 from redis.asyncio import Redis
 from wismo.processors.intake import dead_letter
 from wismo.streams.live_lookups import LiveLookupClient
+from wismo.streams.metrics import WorkerMetrics
 from wismo.streams.partition_batch import BatchStats, InRecord, OutRecord, PartitionBatch, partition_of
 from wismo.streams.progress import true_end_offsets
 from wismo.streams.redis_state import Loaded, LoadRequest, RedisState, StateWrite, retry_redis
@@ -114,6 +115,7 @@ class Worker:
         self.state = RedisState(self.redis, self.keys)
         self.client_id = client_id or f"wismo-{os.getpid()}"
         self.stats = WorkerStats()
+        self.metrics = WorkerMetrics(self)
         self.cache = DecodedCache(settings.state_cache_entries)
         self.partitions = 0
         self.committed: dict[TopicPartition, int] = {}
@@ -275,6 +277,7 @@ class Worker:
     async def process(self, batch: dict[int, list[ConsumerRecord[bytes, bytes]]]) -> None:
         """One batch: per partition number, the messages in the order :meth:`_take_in_time_order` merged."""
         self.stats.batches += 1
+        started = time.perf_counter()
         by_partition = {
             p: [InRecord(m.topic, m.partition, m.offset, m.value or b"", m.timestamp or 0) for m in msgs]
             for p, msgs in batch.items()
@@ -316,6 +319,12 @@ class Worker:
         async with self._progress:
             self.committed.update(offsets)
             self._progress.notify_all()
+        now_ms = time.time() * 1000
+        self.metrics.observe_batch(
+            time.perf_counter() - started,
+            ((now_ms - r.timestamp_ms) / 1000 for recs in by_partition.values() for r in recs if r.timestamp_ms),
+            self.pipeline.stats.exception_to_update_seconds,
+        )
 
     async def _run_single(self, partition: int, rec: InRecord) -> list[OutRecord]:
         try:
@@ -332,6 +341,7 @@ class Worker:
                 line=rec.offset,
             )
             self.pipeline.stats.dead_letters += 1
+            self.pipeline.stats.dead_letter_types["internal_error"] += 1
             return [OutRecord(TOPIC_DLQ, None, record_json(dl))]
 
     def _phase(self, name: str, since: float) -> float:
@@ -433,6 +443,23 @@ class Worker:
         n = len(await self.producer.partitions_for(topic))
         self._partition_counts[topic] = n
         return n
+
+    def assigned_partitions(self) -> set[TopicPartition]:
+        return set(self.consumer.assignment()) if self.consumer is not None else set()
+
+    def lag_by_topic(self) -> dict[tuple[str], int]:
+        """Per input topic (configured name), messages between the committed offset and the high watermark of
+        the last fetch, summed over this worker's partitions (a partition with no commit yet counts whole)."""
+        lag: dict[tuple[str], int] = {}
+        if self.consumer is None:
+            return lag
+        for tp in self.consumer.assignment():
+            high = self.consumer.highwater(tp)
+            if high is None:
+                continue
+            key = (tp.topic,)
+            lag[key] = lag.get(key, 0) + max(0, high - self.committed.get(tp, 0))
+        return lag
 
     def topic(self, canonical: str) -> str:
         """The configured name of a canonical topic (a forwarded ticket goes to the ticket topic)."""
