@@ -63,13 +63,30 @@ GAUGES: dict[str, tuple[str, tuple[str, ...]]] = {
     ),
     "assigned_partitions": ("Input partitions this worker owns.", ()),
     "kill_switch": ("1 while the kill switch holds every customer message back.", ()),
+    "condition_demoted": ("1 while a condition is demoted to testing mode (automatically or by hand).", ("condition",)),
 }
+DELIVERY_COUNTERS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "delivery_attempts_total": (
+        "Delivery attempts by target and outcome (success, timeout, error, duplicate, reconciled, dead_lettered).",
+        ("target", "outcome"),
+    ),
+    "delivery_dead_letters_total": ("Deliveries given up after the last attempt (dead-lettered).", ("target",)),
+}
+"""Exported by ``wismo deliver`` (the delivery sinks' process) at its own ``/metrics``."""
+INGEST_COUNTERS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "webhooks_total": (
+        "Webhook deliveries received by provider and outcome (accepted, duplicate, bad_signature, too_large, "
+        "bad_json, dead_lettered, unavailable).",
+        ("provider", "outcome"),
+    ),
+}
+"""Exported by ``wismo ingest`` (the webhook ingest) at its own ``/metrics``."""
 HISTOGRAMS = {
     "batch_seconds": "Wall time to process one batch (read, pipeline, write, publish, commit).",
     "event_age_seconds": "Age of an event when its batch was done: processing latency from the record timestamp.",
     "exception_to_update_seconds": "Event time from a case entering a backend exception to its first customer update.",
 }
-EXPORTED = {PREFIX + n for n in (*COUNTERS, *GAUGES, *HISTOGRAMS)}
+EXPORTED = {PREFIX + n for n in (*COUNTERS, *GAUGES, *HISTOGRAMS, *DELIVERY_COUNTERS, *INGEST_COUNTERS)}
 """Every metric family name this module exports (deploy/ checks its dashboards and alerts against it)."""
 
 
