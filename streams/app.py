@@ -10,6 +10,8 @@ Timers (not durable by themselves; durable state is in Redis, so a missed timer 
 
 * follow-up monitor, every ``monitor_interval_seconds``: reaps expired leases, claims due follow-ups and
   publishes them as ``clock.tick`` events (deterministic ids: a double fire is absorbed by dedupe);
+* run-time controls, every ``control_interval_seconds``: kill switch and demotions from Redis, and automatic
+  demotion (:mod:`.controls`);
 * sweep, every ``sweep_interval_seconds`` (default 900 s with the wall clock): a ``clock.tick`` without an
   order to every partition of the clock topic, id ``sweep:<slot>``, the same from every worker, so N workers
   sweep once.
@@ -91,6 +93,10 @@ def create_app(settings: WorkerSettings, policy: Policy) -> faust.App:
             await monitor.run_once(worker.partitions, await worker.clock_now(worker.partitions))
         except Exception:  # Redis or Kafka down: the next pass retries; claims stay leased
             log.warning("follow-up monitor pass failed", exc_info=True)
+
+    @app.timer(settings.control_interval_seconds)  # type: ignore[untyped-decorator]
+    async def controls() -> None:
+        await worker.controls.tick()
 
     if settings.sweep_every > 0:
         interval = settings.sweep_every

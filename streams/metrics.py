@@ -189,7 +189,9 @@ class _StatsCollector(Collector):
         yield c("batch_fallbacks_total", [((), ws.batch_fallbacks)])
         yield self._gauge("consumer_lag_messages", ((k, v) for k, v in w.lag_by_topic().items()))
         yield self._gauge("assigned_partitions", [((), len(w.assigned_partitions()))])
-        yield self._gauge("kill_switch", [((), 1 if w.pipeline.policy.modes.kill_switch else 0)])
+        modes = w.pipeline.policy.modes
+        yield self._gauge("kill_switch", [((), 1 if modes.kill_switch else 0)])
+        yield self._gauge("condition_demoted", (((c,), 1 if c in modes.demoted else 0) for c in PRECEDENCE))
 
     @staticmethod
     def _counter(name: str, samples: Iterable[tuple[tuple[str, ...], float]]) -> CounterMetricFamily:

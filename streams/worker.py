@@ -49,6 +49,7 @@ from aiokafka.errors import CommitFailedError
 from aiokafka.structs import ConsumerRecord
 from redis.asyncio import Redis
 from wismo.processors.intake import dead_letter
+from wismo.streams.controls import RuntimeControls
 from wismo.streams.live_lookups import LiveLookupClient
 from wismo.streams.metrics import WorkerMetrics
 from wismo.streams.partition_batch import BatchStats, InRecord, OutRecord, PartitionBatch, partition_of
@@ -116,6 +117,7 @@ class Worker:
         self.client_id = client_id or f"wismo-{os.getpid()}"
         self.stats = WorkerStats()
         self.metrics = WorkerMetrics(self)
+        self.controls = RuntimeControls(self.redis, self.keys, self.pipeline, self.client_id)
         self.cache = DecodedCache(settings.state_cache_entries)
         self.partitions = 0
         self.committed: dict[TopicPartition, int] = {}

@@ -6,7 +6,9 @@
                    [--min-accuracy X]
     wismo policy check FILE
     wismo policy show [--policy FILE]
+    wismo report (DIR | --from-kafka [--bootstrap HOSTS] [--topic-prefix P] [--since TS]) --out REPORT.html
     wismo worker | publish | demo | topics create   (streaming; see wismo.cli_stream)
+    wismo control show | kill-switch on|off | demote COND | promote COND   (see wismo.cli_control)
     wismo --version
 
 The policy comes from ``--policy``, else the ``WISMO_POLICY`` environment variable, else the bundled
@@ -28,7 +30,7 @@ from typing import TextIO
 import yaml
 from pydantic import BaseModel
 
-from wismo import backtest, cli_stream
+from wismo import backtest, cli_control, cli_stream
 from wismo.policy import Policy, PolicyError, load_policy
 from wismo.records import DecisionRecord
 from wismo.replay import replay_files
@@ -319,6 +321,51 @@ def cmd_policy_show(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    """One self-contained HTML report from a replay output directory or from the output topics in Kafka."""
+    from wismo.report import build_figures
+    from wismo.report_html import render_report
+    from wismo.report_source import ReportSourceError, read_dir, read_kafka
+
+    out = Path(args.out)
+    if out.is_dir():
+        raise CliError(f"--out {args.out} is a directory; give the HTML file to write")
+    try:
+        if args.from_kafka:
+            from aiokafka.errors import KafkaError
+
+            from wismo.streams.kafka_replay import parse_since
+
+            if args.source:
+                raise CliError("--from-kafka reads the output topics; give no DIR")
+            since = parse_since(args.since) if args.since else None
+            try:
+                data = read_kafka(args.bootstrap, topic_prefix=args.topic_prefix, since_ms=since)
+            except (KafkaError, OSError) as exc:
+                raise CliError(f"cannot read Kafka at {args.bootstrap}: {exc}") from None
+        else:
+            if not args.source:
+                raise CliError("give a replay output DIR, or --from-kafka to read the output topics")
+            if args.since:
+                raise CliError("--since applies to --from-kafka only")
+            data = read_dir(args.source)
+    except (ReportSourceError, ValueError) as exc:
+        raise CliError(str(exc)) from None
+    figures = build_figures(data.records, source=data.source, notes=data.notes)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_name(out.name + ".tmp")
+        tmp.write_text(render_report(figures), encoding="utf-8")
+        tmp.replace(out)
+    except OSError as exc:
+        raise CliError(f"cannot write {args.out}: {exc}") from None
+    h = figures.headline
+    print(f"wismo report: {h.evaluations:,} evaluations, {h.cases:,} cases -> {out}")
+    for note in figures.notes:
+        print(f"  note: {note}", file=sys.stderr)
+    return EXIT_OK
+
+
 # ---- parser -------------------------------------------------------------------------------------
 
 
@@ -409,7 +456,37 @@ def build_parser() -> argparse.ArgumentParser:
     ps.add_argument("--policy", metavar="FILE")
     ps.set_defaults(func=cmd_policy_show)
     pp.set_defaults(func=None, subparser=pp)
+
+    rep = sub.add_parser(
+        "report",
+        help="one self-contained HTML report (charts and tables) from replay outputs or the output topics",
+        description="Build one HTML file with no external resources: conditions over time, escalation rate "
+        "by condition, follow-up timeliness, time from backend exception to first customer update, guardrail "
+        "failures, outputs, dead letters and suppressions. Source: a wismo replay --out DIR, or --from-kafka.",
+    )
+    rep.add_argument("source", nargs="?", metavar="DIR", help="a wismo replay output directory (<topic>.ndjson)")
+    rep.add_argument("--out", required=True, metavar="REPORT.html", help="the HTML file to write")
+    rep.add_argument(
+        "--from-kafka", action="store_true", help="read the output topics (read-only: no group, nothing committed)"
+    )
+    rep.add_argument(
+        "--since", metavar="TS", help="with --from-kafka: records published from this RFC 3339 time or epoch ms"
+    )
+    rep.add_argument(
+        "--bootstrap",
+        default=os.environ.get("WISMO_KAFKA_BOOTSTRAP") or "127.0.0.1:9092",
+        metavar="HOSTS",
+        help="with --from-kafka: bootstrap servers (default $WISMO_KAFKA_BOOTSTRAP)",
+    )
+    rep.add_argument(
+        "--topic-prefix",
+        default=os.environ.get("WISMO_TOPIC_PREFIX", ""),
+        metavar="P",
+        help="with --from-kafka: prefix of the topic names (default $WISMO_TOPIC_PREFIX)",
+    )
+    rep.set_defaults(func=cmd_report)
     cli_stream.register(sub)
+    cli_control.register(sub)
     return parser
 
 

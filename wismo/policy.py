@@ -55,6 +55,9 @@ class Modes(_Strict):
     kill_switch: bool = False
     channels: dict[str, ChannelModes] = {}
     conditions: dict[ConditionType, Mode] = {}
+    demoted: frozenset[ConditionType] = frozenset()
+    """Conditions held in testing mode whatever the rest says: set at run time by automatic demotion or
+    ``wismo control demote`` (see :mod:`wismo.rollout`); may also be listed here."""
 
     @field_validator("channels")
     @classmethod
@@ -182,6 +185,28 @@ class LiveLookups(_Strict):
     carrier: LookupSource | None = None
 
 
+class Demotion(_Strict):
+    """Automatic demotion of a condition to testing mode (rollout plan: a condition goes live only while it
+    stays safe). Rates are measured per condition over the last ``window_minutes`` once at least
+    ``min_evaluations`` evaluations (or ``min_deliveries`` deliveries) of it were seen; crossing any limit
+    demotes the condition on every worker until a person promotes it again (``wismo control promote``)."""
+
+    enabled: bool = True
+    window_minutes: float = Field(60, gt=0)
+    min_evaluations: int = Field(50, ge=1)
+    max_guardrail_failure_rate: float = Field(0.02, ge=0, le=1)
+    """guardrail-withheld texts per evaluation"""
+    max_escalation_rate: float = Field(0.5, ge=0, le=1)
+    """escalations per evaluation"""
+    min_deliveries: int = Field(20, ge=1)
+    max_delivery_error_rate: float = Field(0.2, ge=0, le=1)
+    """failed delivery attempts (error, timeout, dead-lettered) per attempt, measured by ``wismo deliver``"""
+
+
+class Rollout(_Strict):
+    demotion: Demotion = Demotion()
+
+
 class Policy(_Strict):
     thresholds: Thresholds = Thresholds()
     follow_up_hours: dict[str, float] = {"default": 24}
@@ -190,6 +215,7 @@ class Policy(_Strict):
     actions: Actions = Actions()
     communications: Communications = Communications()
     lookups: LiveLookups = LiveLookups()
+    rollout: Rollout = Rollout()
     reviewers: Reviewers | None = None
     """None (the default): every reviewer decision is accepted, as in a file replay of your own review
     events. Configure it before connecting a chat tool whose users are not all entitled to approve."""
@@ -213,7 +239,7 @@ class Policy(_Strict):
         """The mode for one channel and condition: kill switch, then channel+condition, channel default,
         condition-wide override, global default."""
         m = self.modes
-        if m.kill_switch:
+        if m.kill_switch or condition in m.demoted:
             return "testing"
         ch = m.channels.get(channel)
         if ch is not None:
@@ -226,10 +252,16 @@ class Policy(_Strict):
     def option_allowed(self, option: CustomerOption) -> bool:
         return option in self.customer_options.allowed
 
+    def with_controls(self, kill_switch: bool, demoted: frozenset[ConditionType]) -> Policy:
+        """A copy with the run-time controls applied (kill switch on if either says so; demotions added)."""
+        m = self.modes
+        modes = m.model_copy(update={"kill_switch": m.kill_switch or kill_switch, "demoted": m.demoted | demoted})
+        return self.model_copy(update={"modes": modes})
+
     def with_mode_override(self, mode: Mode) -> Policy:
         """A copy in which every channel and condition runs in ``mode`` (``--mode``); the kill switch
         still wins."""
-        modes = Modes(default=mode, kill_switch=self.modes.kill_switch)
+        modes = Modes(default=mode, kill_switch=self.modes.kill_switch, demoted=self.modes.demoted)
         return self.model_copy(update={"modes": modes})
 
 

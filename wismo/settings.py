@@ -58,6 +58,9 @@ class WorkerSettings(BaseSettings):
     ``event``: against event time only (replays, backtests, the parity tests)."""
     monitor_interval_seconds: float = Field(1.0, gt=0)
     """How often the follow-up monitor claims due follow-ups and the reaper returns expired leases."""
+    control_interval_seconds: float = Field(1.0, gt=0)
+    """How often the worker reads the run-time controls (kill switch, demotions) and checks its rates for
+    automatic demotion: a ``wismo control`` change reaches every worker within this time."""
     sweep_interval_seconds: float | None = Field(None, ge=0)
     """How often the workers send themselves a ``clock.tick`` sweep, so that time thresholds (no first scan,
     no movement, pick SLA) are noticed without any input event. Default: every 900 s with ``clock=wall``,
