@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, runtime_checkable
 
 Provider = Literal["shopify", "easypost", "aftership", "zendesk", "slack"]
 PROVIDERS: tuple[Provider, ...] = ("shopify", "easypost", "aftership", "zendesk", "slack")
@@ -43,14 +43,39 @@ class Lookups(Protocol):
     def shipment_for_tracking(self, tracking_number: str) -> ShipmentRef | None: ...
 
 
+@runtime_checkable
+class FulfillmentOrderLookups(Protocol):
+    """Optional extra a :class:`Lookups` may implement: Shopify's ``fulfillment_orders/*`` and
+    ``fulfillment_holds/*`` webhooks name only the fulfillment order, not its order. Keys are the numeric
+    fulfillment order id (``"1046000787"``, also for a ``gid://shopify/FulfillmentOrder/1046000787``)."""
+
+    def order_for_fulfillment_order(self, fulfillment_order_id: str) -> str | None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class StaticLookups:
-    """:class:`Lookups` over a dict (tests, and the ingest after its Redis read)."""
+    """:class:`Lookups` (and :class:`FulfillmentOrderLookups`) over dicts (tests, and the ingest after its Redis
+    read)."""
 
     shipments: Mapping[str, ShipmentRef] = field(default_factory=dict)
+    fulfillment_orders: Mapping[str, str] = field(default_factory=dict)
 
     def shipment_for_tracking(self, tracking_number: str) -> ShipmentRef | None:
         return self.shipments.get(tracking_number)
+
+    def order_for_fulfillment_order(self, fulfillment_order_id: str) -> str | None:
+        return self.fulfillment_orders.get(fulfillment_order_id)
+
+
+@dataclass(frozen=True, slots=True)
+class AdapterOptions:
+    """Per-installation settings an adapter may need (all optional; the defaults read only what payloads say).
+
+    ``zendesk_order_number_fields``: ids of Zendesk ticket custom fields that hold the order number; when one
+    has a value it becomes the ``ticket.message`` ``order_number`` (otherwise the engine finds numbers in text).
+    """
+
+    zendesk_order_number_fields: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,221 @@
+"""The webhook ingest: an aiohttp application with one endpoint per provider, ``POST /webhooks/<provider>``
+(``shopify``, ``easypost``, ``aftership``, ``zendesk``, ``slack``), and ``GET /health``.
+
+One delivery, in order; every refusal happens before anything is published or written:
+
+==========================================================  =====================================================
+step                                                        answer when it fails
+==========================================================  =====================================================
+provider known and its signing secret configured            404 (a provider without a secret is disabled)
+body read, at most ``ingest_max_body_bytes``                413 (while reading, before any parse)
+signature on the raw body (:mod:`wismo.processors.signatures`)  401
+JSON object (Slack: the ``payload`` form field)             400
+tracking links read from Redis, adapter called              503 when Redis is unreachable
+delivery claimed (:mod:`wismo.streams.ingest_dedupe`)       duplicate already done: 202 (Slack 200), nothing
+                                                            published; still claimed by another request: 503
+                                                            with ``Retry-After``
+events to the input topics, rejections to ``wismo.dlq``,    503 and the claim released, so the provider's retry
+broker acknowledgement awaited                              is accepted
+==========================================================  =====================================================
+
+Success is 202 with a small JSON summary; Slack gets 200 with an empty body (what it expects of an
+interaction endpoint, within 3 s). A delivery the adapter ignores (valid, but nothing wismo uses) is 202 too.
+A claimed-but-unfinished duplicate answers 503, not 409: every provider retries a 5xx, and by the retry the
+first request has either finished (the retry gets 202) or released its claim (the retry publishes).
+
+:func:`build_app` takes an optional producer and Redis client (the worker can mount the app and share its
+own; they are then the caller's to start and stop); without them the app opens and closes its own.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+from aiokafka import AIOKafkaProducer
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+from wismo.processors.adapters import adapt
+from wismo.processors.adapters.base import PROVIDERS, Provider
+from wismo.processors.signatures import verify
+from wismo.streams.ingest_body import BodyTooLarge, Parsed, parse_body, read_limited
+from wismo.streams.ingest_dedupe import Claim, DeliveryLedger, delivery_id
+from wismo.streams.ingest_lookups import load_lookups, tracking_numbers
+from wismo.streams.ingest_publish import outgoing, publish
+
+from wismo.ingest_settings import IngestSettings
+from wismo.state_keys import INGEST_CLAIM_SECONDS, Keys
+
+log = logging.getLogger("wismo.ingest")
+
+WEBHOOK_ROUTE = "/webhooks/{provider}"
+HEALTH_ROUTE = "/health"
+
+
+@dataclass
+class _Ingest:
+    settings: IngestSettings
+    keys: Keys
+    clock: Callable[[], float]
+    producer: AIOKafkaProducer | None = None
+    redis: Redis | None = None
+    ledger: DeliveryLedger | None = None
+    owns_producer: bool = False
+    owns_redis: bool = False
+
+
+_STATE = web.AppKey("wismo_ingest", _Ingest)
+
+
+def _json(code: int, /, **fields: Any) -> web.Response:
+    return web.json_response(fields, status=code)
+
+
+def _accepted(provider: Provider, /, **fields: Any) -> web.Response:
+    if provider == "slack":
+        return web.Response(status=200)
+    return _json(202, **fields)
+
+
+def _provider(request: web.Request, state: _Ingest) -> tuple[Provider, str] | web.Response:
+    name = request.match_info["provider"]
+    for provider in PROVIDERS:
+        if provider == name:
+            secret = state.settings.secret_for(provider)
+            if secret is None:
+                break
+            return provider, secret
+    return _json(404, error=f"no webhook endpoint for {name!r} (unknown provider, or no signing secret set)")
+
+
+async def _handle(request: web.Request) -> web.Response:
+    state = request.app[_STATE]
+    found = _provider(request, state)
+    if isinstance(found, web.Response):
+        return found
+    provider, secret = found
+    try:
+        raw = await read_limited(request, state.settings.ingest_max_body_bytes)
+    except BodyTooLarge as exc:
+        log.warning("%s webhook refused: %s", provider, exc)
+        return _json(413, error=str(exc))
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    verdict = verify(provider, secret, raw, headers, now=state.clock())
+    if not verdict.ok:
+        log.warning("%s webhook refused: bad signature: %s", provider, verdict.reason)
+        return _json(401, error=f"signature check failed: {verdict.reason}")
+    parsed = parse_body(provider, raw)
+    if not isinstance(parsed, Parsed):
+        log.warning("%s webhook refused: %s", provider, parsed)
+        return _json(400, error=parsed)
+    return await _ingest(state, provider, headers, parsed)
+
+
+async def _ingest(state: _Ingest, provider: Provider, headers: dict[str, str], parsed: Parsed) -> web.Response:
+    assert state.redis is not None and state.ledger is not None and state.producer is not None
+    try:
+        lookups = await load_lookups(state.redis, state.keys, tracking_numbers(provider, parsed.body))
+    except (RedisError, OSError) as exc:
+        log.error("%s webhook: Redis unavailable for the tracking lookup: %s", provider, exc)
+        return _json(503, error="state store unavailable; retry later")
+    adapted = adapt(provider, headers, parsed.body, lookups, state.settings.adapter_options)
+    out = outgoing(provider, parsed.original, adapted.events, adapted.rejected)
+    if not out:
+        return _accepted(provider, status="ignored", reason=adapted.ignored or "nothing to publish")
+    delivery = delivery_id(provider, headers, parsed.body, adapted)
+    if delivery is not None:
+        try:
+            claim = await state.ledger.claim(provider, delivery)
+        except (RedisError, OSError) as exc:
+            log.error("%s webhook %s: Redis unavailable for the delivery claim: %s", provider, delivery, exc)
+            return _json(503, error="state store unavailable; retry later")
+        if claim is Claim.DONE:
+            return _accepted(provider, status="duplicate", delivery_id=delivery)
+        if claim is Claim.IN_FLIGHT:
+            response = _json(503, error=f"delivery {delivery} is being processed by another request; retry later")
+            response.headers["Retry-After"] = str(int(INGEST_CLAIM_SECONDS))
+            return response
+    try:
+        await publish(
+            state.producer,
+            out,
+            topic_prefix=state.settings.topic_prefix,
+            timeout=state.settings.ingest_publish_timeout_seconds,
+        )
+    except Exception as exc:  # any broker failure or timeout: nothing is acknowledged to the provider
+        log.error("%s webhook %s: publish failed, the provider will retry: %r", provider, delivery, exc)
+        if delivery is not None:
+            try:
+                await state.ledger.release(provider, delivery)
+            except (RedisError, OSError) as rexc:  # the claim then expires after INGEST_CLAIM_SECONDS
+                log.error("%s webhook %s: could not release the claim: %s", provider, delivery, rexc)
+        return _json(503, error="event bus unavailable; retry later")
+    if delivery is not None:
+        try:
+            await state.ledger.done(provider, delivery)
+        except (RedisError, OSError) as exc:
+            # Published and acknowledged: answer success. A retry after the claim expires republishes the same
+            # deterministic ids, which the engine's dedupe absorbs.
+            log.error("%s webhook %s: published, but could not mark it done: %s", provider, delivery, exc)
+    for dl in out.dead_letters:
+        log.warning("%s webhook dead-lettered: %s", provider, dl.reason)
+    return _accepted(
+        provider, status="accepted", delivery_id=delivery, events=len(out.lines), dead_letters=len(out.dead_letters)
+    )
+
+
+async def _health(request: web.Request) -> web.Response:
+    state = request.app[_STATE]
+    return _json(200, status="ok", providers=list(state.settings.enabled_providers))
+
+
+async def _start(app: web.Application) -> None:
+    state = app[_STATE]
+    s = state.settings
+    if state.redis is None:
+        state.redis = Redis.from_url(
+            s.redis_url,
+            socket_timeout=s.ingest_redis_timeout_seconds,
+            socket_connect_timeout=s.ingest_redis_timeout_seconds,
+        )
+        state.owns_redis = True
+    state.ledger = DeliveryLedger(state.redis, state.keys)
+    if state.producer is None:
+        producer = AIOKafkaProducer(bootstrap_servers=s.kafka_bootstrap, acks="all")
+        await producer.start()
+        state.producer = producer
+        state.owns_producer = True
+
+
+async def _stop(app: web.Application) -> None:
+    state = app[_STATE]
+    if state.owns_producer and state.producer is not None:
+        await state.producer.stop()
+    if state.owns_redis and state.redis is not None:
+        await state.redis.aclose()
+
+
+def build_app(
+    settings: IngestSettings | None = None,
+    *,
+    producer: AIOKafkaProducer | None = None,
+    redis: Redis | None = None,
+    clock: Callable[[], float] = time.time,
+) -> web.Application:
+    """The ingest application. ``producer`` (started, ``acks="all"``) and ``redis`` (bytes responses) are
+    optional; when given, the caller starts and closes them. ``clock`` gives epoch seconds (Slack's replay
+    window)."""
+    settings = settings or IngestSettings()
+    app = web.Application(client_max_size=settings.ingest_max_body_bytes)
+    app[_STATE] = _Ingest(
+        settings=settings, keys=Keys(settings.key_prefix), clock=clock, producer=producer, redis=redis
+    )
+    app.router.add_post(WEBHOOK_ROUTE, _handle)
+    app.router.add_get(HEALTH_ROUTE, _health)
+    app.on_startup.append(_start)
+    app.on_cleanup.append(_stop)
+    return app

@@ -1,0 +1,71 @@
+"""Configuration of the webhook ingest (``wismo ingest``), from the environment (``WISMO_*``) or CLI flags.
+
+The broker, Redis and prefix variables are the worker's (``WISMO_KAFKA_BOOTSTRAP``, ``WISMO_REDIS_URL``,
+``WISMO_TOPIC_PREFIX``, ``WISMO_KEY_PREFIX``), so one environment configures both. Signing secrets come only
+from the environment; a provider whose secret is unset or empty is disabled (its endpoint answers 404), never
+accepted unsigned.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from wismo.processors.adapters.base import PROVIDERS, AdapterOptions, Provider
+from wismo.state_keys import INGEST_CLAIM_SECONDS
+
+MIB = 1024 * 1024
+
+
+class IngestSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="WISMO_", extra="ignore")
+
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    """Comma-separated bootstrap servers (same variable as the worker)."""
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    topic_prefix: str = ""
+    """Prefix of every topic name, as for the worker."""
+    key_prefix: str = "wismo"
+    """Prefix of every Redis key, as for the worker (the ingest reads the worker's tracking index)."""
+
+    ingest_host: str = "0.0.0.0"
+    ingest_port: int = Field(8090, ge=0, le=65535)
+    """0 = pick a free port."""
+    ingest_max_body_bytes: int = Field(MIB, ge=1)
+    """Largest request body accepted; a larger one is refused with 413 while it is read, before any parse.
+    Provider webhooks are a few KB (a Shopify order with many lines stays well under 1 MiB)."""
+    ingest_publish_timeout_seconds: float = Field(10.0, gt=0, lt=INGEST_CLAIM_SECONDS)
+    """How long a request waits for the broker to acknowledge what it publishes before it answers 503 (the
+    provider retries). Below ``INGEST_CLAIM_SECONDS`` so a claim never expires while its request publishes."""
+    ingest_redis_timeout_seconds: float = Field(2.0, gt=0)
+    """Socket timeout of Redis calls; Redis unreachable -> 503 and nothing published."""
+
+    zendesk_order_number_fields: list[str] = []
+    """Ids of Zendesk ticket custom fields holding the order number (JSON list, e.g. ``["360001234"]``); passed
+    to the Zendesk adapter (``AdapterOptions``)."""
+
+    shopify_webhook_secret: SecretStr | None = None
+    easypost_webhook_secret: SecretStr | None = None
+    aftership_webhook_secret: SecretStr | None = None
+    zendesk_webhook_secret: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+
+    def secret_for(self, provider: str) -> str | None:
+        """The signing secret of ``provider``; None when it is not configured (the provider is disabled)."""
+        secret: SecretStr | None = {
+            "shopify": self.shopify_webhook_secret,
+            "easypost": self.easypost_webhook_secret,
+            "aftership": self.aftership_webhook_secret,
+            "zendesk": self.zendesk_webhook_secret,
+            "slack": self.slack_signing_secret,
+        }.get(provider)
+        value = secret.get_secret_value() if secret is not None else ""
+        return value or None
+
+    @property
+    def adapter_options(self) -> AdapterOptions:
+        return AdapterOptions(zendesk_order_number_fields=tuple(self.zendesk_order_number_fields))
+
+    @property
+    def enabled_providers(self) -> tuple[Provider, ...]:
+        return tuple(p for p in PROVIDERS if self.secret_for(p) is not None)
