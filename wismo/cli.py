@@ -8,7 +8,7 @@
     wismo policy show [--policy FILE]
     wismo report (DIR | --from-kafka [--bootstrap HOSTS] [--topic-prefix P] [--since TS]) --out REPORT.html
     wismo worker | publish | demo | topics create   (streaming; see wismo.cli_stream)
-    wismo control show | kill-switch on|off | demote COND | promote COND   (see wismo.cli_control)
+    wismo status | control show | kill-switch on|off | demote COND | promote COND   (see wismo.cli_control)
     wismo --version
 
 The policy comes from ``--policy``, else the ``WISMO_POLICY`` environment variable, else the bundled

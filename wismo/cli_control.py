@@ -1,5 +1,7 @@
-"""``wismo control``: the run-time rollout controls every running worker applies within seconds.
+"""Operator commands: ``wismo status`` (what the deployment is doing) and ``wismo control`` (the run-time
+rollout controls every running worker applies within seconds).
 
+    wismo status [--no-kafka]
     wismo control show
     wismo control kill-switch on|off
     wismo control demote CONDITION [--reason TEXT]
@@ -15,12 +17,16 @@ import asyncio
 import getpass
 import os
 
+from aiokafka.errors import KafkaError
 from redis.asyncio import Redis
 
 from wismo.conditions import PRECEDENCE
+from wismo.policy import load_policy
 from wismo.settings import WorkerSettings
 from wismo.state_keys import Keys
 from wismo.streams.controls import demote, promote, read_controls, set_kill_switch
+from wismo.streams.status import Status, gather_kafka, gather_redis, render
+from wismo.streams.topics import load_topics
 
 
 def cmd_control(args: argparse.Namespace) -> int:
@@ -52,7 +58,55 @@ def cmd_control(args: argparse.Namespace) -> int:
     return asyncio.run(run())
 
 
+def cmd_status(args: argparse.Namespace) -> int:
+    settings = WorkerSettings()
+    if args.redis:
+        settings.redis_url = args.redis
+    if args.bootstrap:
+        settings.kafka_bootstrap = args.bootstrap
+    if args.topic_prefix is not None:
+        settings.topic_prefix = args.topic_prefix
+    if args.key_prefix:
+        settings.key_prefix = args.key_prefix
+    policy = load_policy(settings.policy_file)
+    if settings.mode is not None:
+        policy = policy.with_mode_override(settings.mode)
+    specs = load_topics(settings.topics_file)
+    partitions = max((s.partitions for s in specs if s.name.startswith("wismo.in.")), default=1)
+
+    async def run() -> int:
+        status = Status()
+        redis = Redis.from_url(settings.redis_url, socket_connect_timeout=5)
+        try:
+            await gather_redis(status, redis, Keys(settings.key_prefix), policy, partitions)
+        finally:
+            await redis.aclose()
+        if not args.no_kafka:
+            try:
+                await asyncio.wait_for(
+                    gather_kafka(status, settings.kafka_bootstrap, settings.topic_prefix, settings.group_id), 30
+                )
+            except (KafkaError, OSError, TimeoutError) as exc:
+                status.kafka_error = f"{type(exc).__name__}: {exc}"
+        print(render(status, partitions))
+        return 0
+
+    return asyncio.run(run())
+
+
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    sp = sub.add_parser(
+        "status",
+        help="modes, open cases by condition, follow-ups due and overdue, dead letters, lag",
+        description="Read-only report from Redis and Kafka; configuration from WISMO_* variables like the worker.",
+    )
+    sp.add_argument("--redis", metavar="URL", help="Redis URL ($WISMO_REDIS_URL)")
+    sp.add_argument("--key-prefix", metavar="P", help="Redis key prefix ($WISMO_KEY_PREFIX)")
+    sp.add_argument("--bootstrap", metavar="HOSTS", help="Kafka bootstrap servers ($WISMO_KAFKA_BOOTSTRAP)")
+    sp.add_argument("--topic-prefix", metavar="P", help="topic name prefix ($WISMO_TOPIC_PREFIX)")
+    sp.add_argument("--no-kafka", action="store_true", help="skip dead letters and lag (Redis only)")
+    sp.set_defaults(func=cmd_status)
+
     cp = sub.add_parser(
         "control",
         help="kill switch and condition demotions for the running workers",

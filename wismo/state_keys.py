@@ -42,6 +42,10 @@ FOLLOW_UP_LEASE_SECONDS = 60.0
 The claimed follow-up is published as a tick within milliseconds; a lease that expires means the claiming
 worker died between claim and publish. A double publish is harmless (the tick id is deterministic)."""
 
+OVERDUE_GRACE_SECONDS = 300.0
+"""A follow-up still in the due set this long after its due time is reported overdue (``wismo status``): the
+monitor claims due follow-ups every second, so one left that long means no worker is firing them."""
+
 FOLLOW_UP_CLAIM_BATCH = 500
 """Follow-ups claimed per partition per monitor pass, so one pass never blocks the loop for long."""
 
@@ -87,6 +91,11 @@ DELIVERY_MAX_POLL_INTERVAL_MS = 30 * 60 * 1000
 """Kafka ``max.poll.interval.ms`` of the delivery consumer. A batch of retried deliveries can take minutes
 (attempts x (timeout + backoff cap)); a consumer polling later than this leaves the group and its commit fails,
 which loses nothing (the next owner finds the deliveries done in Redis) but costs a rebalance."""
+
+DELIVERY_INTERNAL_ERROR_LIMIT = 3
+"""Unexpected errors (a bug, an answer a sink cannot read) one delivery may hit before it is dead-lettered as an
+internal error. Below the limit the record is retried with its batch's next poll; at the limit it stops blocking
+its partition, and a person can redrive it from ``wismo.dlq``."""
 
 WEBHOOK_SIGNATURE_TOLERANCE_SECONDS = 300
 """How far from its own clock a webhook receiver accepts ``X-Wismo-Timestamp`` (replay protection). Retries
