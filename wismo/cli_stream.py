@@ -1,10 +1,12 @@
-"""The streaming commands of the ``wismo`` CLI: ``worker``, ``publish``, ``demo`` and ``topics create``.
+"""The streaming commands of the ``wismo`` CLI: ``worker``, ``publish``, ``demo``, ``deliver`` and ``topics create``.
 
     wismo worker [--bootstrap HOSTS] [--redis URL] [--group ID] [--policy FILE] [--mode live|testing]
                  [--clock wall|event] [--topic-prefix P] [--web-port N]
     wismo publish INPUT.ndjson [...] [--bootstrap HOSTS] [--topic-prefix P]
     wismo demo [--out DIR] [--input FILE]
     wismo topics create [--bootstrap HOSTS] [--file topics.yaml]
+    wismo deliver [--bootstrap HOSTS] [--redis URL] [--group ID] [--topic-prefix P]   (see wismo.streams.deliver)
+    wismo ingest [--host H] [--port N] [--bootstrap HOSTS] [--redis URL] [--topic-prefix P]
 
 Configuration comes from ``WISMO_*`` environment variables (:class:`~wismo.settings.WorkerSettings`); flags
 override them.
@@ -90,6 +92,46 @@ def cmd_publish(args: argparse.Namespace) -> int:
 
     n = asyncio.run(run())
     print(f"published {n} events to {args.bootstrap}")
+    return EXIT_OK
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    """Serve the provider webhook endpoints until SIGTERM/SIGINT (requests in progress finish first)."""
+    from pydantic import ValidationError
+
+    from wismo.ingest_settings import IngestSettings
+    from wismo.streams.ingest_server import serve
+
+    overrides: dict[str, Any] = {
+        "ingest_host": args.host,
+        "ingest_port": args.port,
+        "kafka_bootstrap": args.bootstrap,
+        "redis_url": args.redis,
+        "topic_prefix": args.topic_prefix,
+    }
+    try:
+        settings = IngestSettings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        print(f"wismo ingest: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if not settings.enabled_providers:
+        print(
+            "wismo ingest: warning: no signing secret set (WISMO_SHOPIFY_WEBHOOK_SECRET, ...); "
+            "every webhook endpoint answers 404",
+            file=sys.stderr,
+        )
+
+    def ready(host: str, port: int) -> None:
+        providers = ", ".join(settings.enabled_providers) or "none"
+        print(f"wismo ingest listening on http://{host}:{port}/webhooks/<provider> (enabled: {providers})", flush=True)
+
+    from aiokafka.errors import KafkaError
+
+    try:
+        asyncio.run(serve(settings, on_ready=ready))
+    except (OSError, KafkaError) as exc:
+        print(f"wismo ingest: error: {exc}", file=sys.stderr)
+        return 1
     return EXIT_OK
 
 
@@ -277,6 +319,24 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     dp.add_argument("--topic-prefix", metavar="P", help="topic name prefix (default: demo<timestamp>.)")
     dp.set_defaults(func=cmd_demo)
 
+    ip = sub.add_parser(
+        "ingest",
+        help="serve the provider webhook endpoints (Shopify, EasyPost, AfterShip, Zendesk, Slack)",
+        description="Verify, de-duplicate and adapt provider webhooks to canonical events on the input topics. "
+        "A provider is enabled by its signing secret (WISMO_SHOPIFY_WEBHOOK_SECRET, WISMO_EASYPOST_WEBHOOK_SECRET, "
+        "WISMO_AFTERSHIP_WEBHOOK_SECRET, WISMO_ZENDESK_WEBHOOK_SECRET, WISMO_SLACK_SIGNING_SECRET).",
+    )
+    ip.add_argument("--host", help="listen address ($WISMO_INGEST_HOST, default 0.0.0.0)")
+    ip.add_argument("--port", type=int, metavar="N", help="listen port, 0 = any ($WISMO_INGEST_PORT, default 8090)")
+    ip.add_argument("--bootstrap", metavar="HOSTS", help="Kafka bootstrap servers ($WISMO_KAFKA_BOOTSTRAP)")
+    ip.add_argument("--redis", metavar="URL", help="Redis URL ($WISMO_REDIS_URL)")
+    ip.add_argument("--topic-prefix", metavar="P", help="prefix of every topic name ($WISMO_TOPIC_PREFIX)")
+    ip.set_defaults(func=cmd_ingest)
+
     from wismo.streams.topics import register as register_topics
 
     register_topics(sub)
+
+    from wismo.streams.deliver import register as register_deliver
+
+    register_deliver(sub)

@@ -130,3 +130,19 @@ def parse_review_button_value(value: str) -> tuple[str, str] | None:
     if not sep or not escalation_id or not order_id:
         return None
     return escalation_id, order_id
+
+
+# ---- wismo's own helpdesk comments (written by the Zendesk sink, recognised by the Zendesk adapter) ---------
+
+COMMENT_MARKER_PREFIX = "[wismo ref "
+"""Every comment the Zendesk sink writes ends with ``[wismo ref <action_id>]``: the sink finds it again after a
+crash (reconciliation), and the Zendesk adapter ignores such a comment when the helpdesk's webhook sends it
+back, so wismo's own reply is never mistaken for a teammate's update (which would silence automation)."""
+
+
+def comment_marker(action_id: str) -> str:
+    return f"{COMMENT_MARKER_PREFIX}{action_id}]"
+
+
+def is_wismo_comment(text: str) -> bool:
+    return COMMENT_MARKER_PREFIX in text

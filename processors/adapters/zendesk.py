@@ -23,7 +23,7 @@ from typing import Any
 from wismo.processors.adapters._fields import MissingField, arr, flag, ident, obj, opt_ident, opt_text, sub
 from wismo.processors.adapters._outcomes import ChannelIs, Emits, NoEvent, Table, canonical
 from wismo.processors.adapters._time import instant
-from wismo.processors.adapters.base import Adapted, AdapterOptions, Lookups, Rejected
+from wismo.processors.adapters.base import Adapted, AdapterOptions, Lookups, Rejected, is_wismo_comment
 
 EVENT_PREFIX = "zen:event-type:"
 
@@ -201,6 +201,11 @@ def _from_event(root: Mapping[str, Any], options: AdapterOptions) -> Adapted:
         role = "agent" if author_obj["is_staff"] else "customer"
     else:
         role = _role_by_requester(opt_ident(author_obj, "id", "event.comment.author"), requester)
+    text = _body(comment, "event.comment")
+    if is_wismo_comment(text):
+        return Adapted(
+            ignored=f"Zendesk comment {comment_id} is wismo's own (written by its sink)", delivery_id=delivery_id
+        )
     channel, rejected = _channel(ticket, "detail")
     if channel is None:
         return Adapted(rejected=rejected, delivery_id=delivery_id)
@@ -210,7 +215,7 @@ def _from_event(root: Mapping[str, Any], options: AdapterOptions) -> Adapted:
         "channel": channel,
         "author": role,
         "public": public,
-        "text": _body(comment, "event.comment"),
+        "text": text,
         "customer": {"id": requester} if requester else None,
         "order_number": _order_number(ticket, options),
         "author_name": opt_text(author_obj, "name", "event.comment.author"),
@@ -273,6 +278,8 @@ def _audit_comment(
     rejected: list[Rejected],
 ) -> dict[str, Any] | None:
     comment_id = ident(ev, "id", path)
+    if is_wismo_comment(_body(ev, path)):
+        return None  # wismo's own comment, written by its sink
     public = _public(ev, path)
     if not public:
         role = "agent"

@@ -50,7 +50,7 @@ async def _describe(bootstrap: str, names: list[str]) -> tuple[dict[str, int], d
 def test_repo_topics_file_loads():
     specs = load_topics(REPO_TOPICS)
     by_name = {s.name: s for s in specs}
-    assert len(specs) == len(by_name) == 13
+    assert len(specs) == len(by_name) == 15
     assert [s.name for s in specs if s.role == "input"][:2] == ["wismo.in.ticket", "wismo.in.oms"]
     assert by_name["wismo.dlq"].partitions == 1
     assert {s.partitions for s in specs if s.role == "input"} == {4}  # inputs must agree (one owner per order)

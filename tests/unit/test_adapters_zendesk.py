@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from wismo.processors.adapters import adapt
 from wismo.processors.adapters._outcomes import ChannelIs, NoEvent
-from wismo.processors.adapters.base import Adapted, AdapterOptions, StaticLookups
+from wismo.processors.adapters.base import Adapted, AdapterOptions, StaticLookups, comment_marker
 from wismo.processors.adapters.zendesk import AUDIT_EVENT_TYPE, EVENT_TYPE, VIA_CHANNEL
 
 from wismo.events import TicketMessage, parse_event_obj
@@ -223,3 +223,15 @@ def test_same_comment_through_both_shapes_has_one_event_id() -> None:
     hook = comment_added(is_staff=False, public=True)
     hook["event"]["comment"]["id"] = str(audit_body["audit"]["events"][0]["id"])
     assert run(hook).events[0]["event_id"] == run(audit_body).events[0]["event_id"]
+
+
+@pytest.mark.parametrize("public", [True, False])
+def test_wismos_own_comment_coming_back_is_ignored(public: bool) -> None:
+    """The Zendesk sink's reply (public) or note (private) returns through the webhook as an agent comment; it
+    must not count as a teammate's update, which would silence automation for the case."""
+    body = comment_added(is_staff=True, public=public, author_id="7001")
+    body["event"]["comment"]["body"] = "Your parcel is with UPS.\n\n" + comment_marker("act_0123456789abcdef")
+    result = run(body)
+    assert result.events == [] and result.rejected == [] and result.ignored and "wismo's own" in result.ignored
+    human = comment_added(is_staff=True, public=public, author_id="7001")
+    assert parsed(run(human)), "a teammate's comment still comes through"
