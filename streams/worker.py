@@ -42,7 +42,9 @@ import time
 from collections import defaultdict, deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
+import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 from aiokafka.errors import CommitFailedError
@@ -58,9 +60,18 @@ from wismo.streams.redis_state import Loaded, LoadRequest, RedisState, StateWrit
 from wismo.streams.state_cache import DecodedCache
 
 from wismo.pipeline import FORWARD_TICKET, Pipeline
-from wismo.policy import Policy
-from wismo.records import TOPIC_DLQ, record_json
+from wismo.policy import Policy, load_policy
+from wismo.records import (
+    TOPIC_ACTIONS,
+    TOPIC_DECISIONS,
+    TOPIC_DLQ,
+    TOPIC_ESCALATIONS,
+    TOPIC_NOTES,
+    TOPIC_REPLIES,
+    record_json,
+)
 from wismo.settings import WorkerSettings
+from wismo.shadow import TOPIC_SHADOW, ShadowStats, compare
 from wismo.state_keys import OUTBOX_SCAN_SLACK_SECONDS, Keys
 
 log = logging.getLogger(__name__)
@@ -118,6 +129,8 @@ class Worker:
         self.stats = WorkerStats()
         self.metrics = WorkerMetrics(self)
         self.controls = RuntimeControls(self.redis, self.keys, self.pipeline, self.client_id)
+        self.shadow = Pipeline(load_policy(settings.shadow_policy_file)) if settings.shadow_policy_file else None
+        self.shadow_stats = ShadowStats()
         self.cache = DecodedCache(settings.state_cache_entries)
         self.partitions = 0
         self.committed: dict[TopicPartition, int] = {}
@@ -373,6 +386,8 @@ class Worker:
         outputs: list[OutRecord] = []
         for pb in parts:
             outs = pb.run(self.pipeline, first, write, self.stats.batch, self.cache)
+            if self.shadow is not None:
+                outs += self._shadow(pb, first, outs)
             if outs:
                 write.outbox[pb.partition] = {o.digest(): o.encode() for o in outs}
             outputs += outs
@@ -381,6 +396,19 @@ class Worker:
         await retry_redis(lambda: self.state.write(write), what="write", on_failure=self._redis_failed)
         self._phase("write", t)
         return outputs
+
+    def _shadow(self, pb: PartitionBatch, loaded: Loaded, live: list[OutRecord]) -> list[OutRecord]:
+        """Run the candidate policy on the same records and state (decoded afresh, written nowhere); return
+        the comparison records of the evaluations where it differs."""
+        assert self.shadow is not None
+        candidate = pb.run(self.shadow, loaded, StateWrite(), BatchStats())
+        self.shadow.stats.exception_to_update_seconds.clear()
+
+        def decoded(outs: list[OutRecord]) -> list[dict[str, Any]]:
+            return [orjson.loads(o.value) for o in outs if o.topic in SHADOW_COMPARED_TOPICS]
+
+        diffs = compare(decoded(live), decoded(candidate), self.shadow_stats)
+        return [OutRecord(TOPIC_SHADOW, _key(d.get("order_id")), orjson.dumps(d)) for d in diffs]
 
     async def _look_up(self, parts: list[PartitionBatch], loaded: Loaded) -> None:
         """Live look-ups for contacts about orders whose context lacks a source (policy ``lookups``): the
@@ -614,6 +642,13 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
                 await self.worker.recover({tp.partition for tp in assigned})
             finally:
                 self.worker._assigned.set()
+
+
+SHADOW_COMPARED_TOPICS = frozenset({TOPIC_DECISIONS, TOPIC_REPLIES, TOPIC_NOTES, TOPIC_ESCALATIONS, TOPIC_ACTIONS})
+
+
+def _key(order_id: object) -> bytes | None:
+    return order_id.encode() if isinstance(order_id, str) else None
 
 
 def _parse_fault(spec: str | None) -> tuple[str, int] | None:

@@ -46,9 +46,7 @@ class RateWindow:
         return out
 
 
-def demotions(
-    totals: Mapping[str, Counter[str]], limits: Demotion, live: Iterable[str]
-) -> list[tuple[str, str]]:
+def demotions(totals: Mapping[str, Counter[str]], limits: Demotion, live: Iterable[str]) -> list[tuple[str, str]]:
     """``(condition, reason)`` for every condition in ``live`` (conditions still sent live somewhere) whose
     window crossed a limit. The reason names the rate, the limit and the counts, for the alert."""
     if not limits.enabled:

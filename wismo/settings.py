@@ -27,6 +27,10 @@ class WorkerSettings(BaseSettings):
     redis_url: str = "redis://127.0.0.1:6379/0"
     policy_file: Path | None = None
     """Policy YAML; the packaged default policy when unset."""
+    shadow_policy_file: Path | None = None
+    """A candidate policy run beside the live one on the same events (shadow mode): where it decides
+    differently, a comparison record goes to ``wismo.shadow``; nothing it decides is ever sent. Used as
+    written (``mode`` overrides only the live policy). Doubles the pipeline's CPU while set."""
     topics_file: Path | None = None
     """topics.yaml; the packaged copy when unset (topic names, partition counts)."""
     topic_prefix: str = ""
