@@ -11,7 +11,11 @@ Two body shapes are read:
   end-user counts as an agent here; use event webhooks to tell them apart).
 
 Either way a comment that is not public is an internal note (``author: agent, public: false``), whoever wrote
-it. The event id is ``zendesk-comment-<comment id>`` in both shapes (an audit's Comment event id is the comment
+it. The requester's Zendesk user id travels as ``zendesk_requester_id``, never as ``customer.id``: that field
+holds the shop's own customer id, and a helpdesk id in it would make the intake refuse the customer's own order
+number ("does not belong to this customer"). The customer's e-mail is passed when the body carries it (e-mail
+audits); otherwise the intake matches by the order number in the text or a configured field.
+The event id is ``zendesk-comment-<comment id>`` in both shapes (an audit's Comment event id is the comment
 id), so the same comment seen twice, or through both shapes, dedupes.
 """
 
@@ -216,7 +220,8 @@ def _from_event(root: Mapping[str, Any], options: AdapterOptions) -> Adapted:
         "author": role,
         "public": public,
         "text": text,
-        "customer": {"id": requester} if requester else None,
+        "customer": None,  # a Zendesk user id is not the shop's customer id (see the module docstring)
+        "zendesk_requester_id": requester,
         "order_number": _order_number(ticket, options),
         "author_name": opt_text(author_obj, "name", "event.comment.author"),
     }
@@ -295,8 +300,6 @@ def _audit_comment(
         rejected.extend(bad)
         return None
     customer: dict[str, str] = {}
-    if requester:
-        customer["id"] = requester
     email = _from_address(via_source)
     if email and role == "customer":
         customer["email"] = email
@@ -309,6 +312,7 @@ def _audit_comment(
         "public": public,
         "text": _body(ev, path),
         "customer": customer or None,
+        "zendesk_requester_id": requester,
         "order_number": _order_number(ticket, options),
     }
     at = instant(ev.get("created_at") or audit.get("created_at"), "audit.created_at")

@@ -46,7 +46,8 @@ def test_created_ticket_sample_is_the_requesters_public_message() -> None:
     assert event.event_id == "zendesk-comment-98974412" and result.delivery_id == "98974402"
     p = event.payload
     assert (p.ticket_id, p.channel, p.author, p.public, p.text) == ("8867", "ticket", "customer", True, "Indeed it is!")
-    assert p.customer is not None and p.customer.id == "20014192"
+    assert p.customer is None, "a Zendesk user id is not the shop's customer id"
+    assert result.events[0]["payload"]["zendesk_requester_id"] == "20014192"
     assert event.order_id is None and p.order_number is None
     assert event.occurred_at == datetime(2015, 12, 30, 1, 45, 30, tzinfo=UTC)
 
@@ -177,7 +178,8 @@ def test_comment_added_author_and_visibility(
     (event,) = parsed(result)
     assert (event.payload.author, event.payload.public) == expected
     assert event.event_id == "zendesk-comment-10001" and result.delivery_id == "cbe4028c-7239-495d-b020-f22348516046"
-    assert event.payload.ticket_id == "5158" and event.payload.customer.id == "9001"
+    assert event.payload.ticket_id == "5158" and event.payload.customer is None
+    assert result.events[0]["payload"]["zendesk_requester_id"] == "9001"
     assert event.payload.text == "Any news on order #1001?" and event.payload.order_number is None
     assert event.occurred_at == datetime(2026, 11, 2, 14, 5, 0, 712000, tzinfo=UTC)
     assert result.events[0]["payload"]["author_name"] == "Jane Doe"
