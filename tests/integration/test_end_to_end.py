@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from delivery_standins import ZENDESK_EMAIL, ZENDESK_TOKEN, ZendeskStandIn
-from test_ingest import EASYPOST_EVENT_FILE, SHOPIFY_FULFILLMENT, SHOPIFY_ORDER, running_ingest
+from delivery_standins import SLACK_CHANNEL, SLACK_TOKEN, ZENDESK_EMAIL, ZENDESK_TOKEN, SlackStandIn, ZendeskStandIn
+from test_ingest import EASYPOST_EVENT_FILE, SHOPIFY_FULFILLMENT, SHOPIFY_ORDER, running_ingest, slack_form
 from worker_harness import Deployment
 
 from wismo.state_keys import Keys
@@ -94,6 +94,47 @@ def zendesk_customer_comment() -> bytes:
     )
 
 
+async def start_deliver(
+    dep: Deployment, zendesk: ZendeskStandIn, slack: SlackStandIn | None = None
+) -> asyncio.subprocess.Process:
+    """``wismo deliver`` for ``dep``'s topics, writing to the stand-ins."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WISMO_")}
+    env.update(
+        WISMO_KAFKA_BOOTSTRAP=dep.bootstrap,
+        WISMO_REDIS_URL=dep.redis_url,
+        WISMO_TOPIC_PREFIX=dep.prefix,
+        WISMO_GROUP_ID=dep.group,
+        WISMO_KEY_PREFIX=f"{dep.prefix}wismo",
+        WISMO_ZENDESK_URL=zendesk.url,
+        WISMO_ZENDESK_EMAIL=ZENDESK_EMAIL,
+        WISMO_ZENDESK_API_TOKEN=ZENDESK_TOKEN,
+        WISMO_SESSION_TIMEOUT_MS="3000",
+        WISMO_HEARTBEAT_INTERVAL_MS="500",
+        WISMO_DELIVERY_WEB_PORT="0",
+    )
+    if slack is not None:
+        env.update(
+            WISMO_SLACK_BOT_TOKEN=SLACK_TOKEN, WISMO_SLACK_CHANNEL=SLACK_CHANNEL, WISMO_SLACK_API_URL=slack.url + "/api"
+        )
+    cmd = [sys.executable, "-m", "wismo.cli", "deliver", "--loglevel", "warn"]
+    return await asyncio.create_subprocess_exec(*cmd, env=env, stderr=asyncio.subprocess.PIPE)
+
+
+async def stop_deliver(deliver: asyncio.subprocess.Process | None) -> None:
+    if deliver is not None and deliver.returncode is None:
+        deliver.send_signal(signal.SIGTERM)
+        _, err = await asyncio.wait_for(deliver.communicate(), 30)
+        assert deliver.returncode == 0, err.decode()
+
+
+async def until(what: str, cond: Callable[[], Any], dep: Deployment, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not await cond():
+        assert all(w.alive() for w in dep.workers), dep.logs()
+        assert time.monotonic() < deadline, f"timed out waiting for {what}\n{dep.logs()}"
+        await asyncio.sleep(0.1)
+
+
 def test_signed_webhooks_end_as_a_reply_on_the_helpdesk(
     kafka_bootstrap: str, redis_url: str, unique_name: Callable[[str], str], tmp_path: Path
 ) -> None:
@@ -113,20 +154,13 @@ def test_signed_webhooks_end_as_a_reply_on_the_helpdesk(
                     status, text = await ingest.signed(provider, body, **headers)
                     assert status == 202, (provider, status, text)
 
-                async def until(what: str, cond: Callable[[], Any], timeout: float = 60) -> None:
-                    deadline = time.monotonic() + timeout
-                    while not await cond():
-                        assert worker.alive(), worker.log_tail()
-                        assert time.monotonic() < deadline, f"timed out waiting for {what}\n{dep.logs()}"
-                        await asyncio.sleep(0.1)
-
                 async def context_of(order_id: str) -> Any:
                     return await ingest.redis.get(keys.context(order_id))
 
                 await post(
                     "shopify", shopify_order(), **{"X-Shopify-Topic": "orders/create", "X-Shopify-Webhook-Id": "e2e-1"}
                 )
-                await until("the order in Redis", lambda: context_of("450789469"))
+                await until("the order in Redis", lambda: context_of("450789469"), dep)
                 await post(
                     "shopify",
                     shopify_fulfillment(),
@@ -136,34 +170,11 @@ def test_signed_webhooks_end_as_a_reply_on_the_helpdesk(
                 async def linked() -> Any:
                     return await ingest.redis.get(keys.by_tracking("1Z2345"))
 
-                await until("the label's tracking number linked to the order", linked)
+                await until("the label's tracking number linked to the order", linked, dep)
                 await post("easypost", easypost_in_transit("1Z2345"))
                 await asyncio.to_thread(dep.settle, alive=[worker])
 
-                env = {k: v for k, v in os.environ.items() if not k.startswith("WISMO_")}
-                env.update(
-                    WISMO_KAFKA_BOOTSTRAP=kafka_bootstrap,
-                    WISMO_REDIS_URL=redis_url,
-                    WISMO_TOPIC_PREFIX=dep.prefix,
-                    WISMO_GROUP_ID=dep.group,
-                    WISMO_KEY_PREFIX=f"{dep.prefix}wismo",
-                    WISMO_ZENDESK_URL=zendesk.url,
-                    WISMO_ZENDESK_EMAIL=ZENDESK_EMAIL,
-                    WISMO_ZENDESK_API_TOKEN=ZENDESK_TOKEN,
-                    WISMO_SESSION_TIMEOUT_MS="3000",
-                    WISMO_HEARTBEAT_INTERVAL_MS="500",
-                    WISMO_DELIVERY_WEB_PORT="0",
-                )
-                deliver = await asyncio.create_subprocess_exec(
-                    sys.executable,
-                    "-m",
-                    "wismo.cli",
-                    "deliver",
-                    "--loglevel",
-                    "warn",
-                    env=env,
-                    stderr=asyncio.subprocess.PIPE,
-                )
+                deliver = await start_deliver(dep, zendesk)
 
                 await post("zendesk", zendesk_customer_comment())
 
@@ -171,7 +182,7 @@ def test_signed_webhooks_end_as_a_reply_on_the_helpdesk(
                     return bool(zendesk.tickets[TICKET]["comments"])
 
                 try:
-                    await until("a comment on the customer's ticket", replied, timeout=90)
+                    await until("a comment on the customer's ticket", replied, dep, timeout=90)
                 except AssertionError:
                     out = await asyncio.to_thread(dep.outputs)
                     summary = {
@@ -186,10 +197,7 @@ def test_signed_webhooks_end_as_a_reply_on_the_helpdesk(
                     ) from None
                 await asyncio.to_thread(dep.settle, alive=[worker])
         finally:
-            if deliver is not None and deliver.returncode is None:
-                deliver.send_signal(signal.SIGTERM)
-                _, err = await asyncio.wait_for(deliver.communicate(), 30)
-                assert deliver.returncode == 0, err.decode()
+            await stop_deliver(deliver)
             await zendesk.stop()
         comments = zendesk.tickets[TICKET]["comments"]
         assert len(comments) == 1, comments
@@ -200,6 +208,111 @@ def test_signed_webhooks_end_as_a_reply_on_the_helpdesk(
         out = dep.outputs()
         [sent] = [r for r in out["wismo.replies"] if r["ticket_id"] == str(TICKET)]
         assert sent["kind"] == "reply" and sent["order_id"] == "450789469" and sent["text"] in text
+        assert not out["wismo.dlq"], out["wismo.dlq"]
+
+    from conftest import run_async
+
+    try:
+        run_async(main())
+    finally:
+        dep.close()
+
+
+REFUND_SCENARIO = Path(__file__).resolve().parents[2] / "scenarios" / "review_approved_refund_confirmed.ndjson"
+REFUND_TICKET = 7001
+
+
+def test_approval_round_trip_through_slack_resumes_the_case(
+    kafka_bootstrap: str, redis_url: str, unique_name: Callable[[str], str], tmp_path: Path
+) -> None:
+    """A delivered parcel that never arrived, a refund request: the escalation reaches Slack with its buttons; a
+    click by someone the policy does not entitle is refused (an internal note on the ticket), the senior
+    reviewer's click approves, and the case resumes: the customer's ticket gets the approval reply."""
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(
+        "reviewers:\n  groups: {senior: [U0SAM]}\n  approve: {default: [senior]}\n  high_value: [senior]\n"
+    )
+    dep = Deployment(kafka_bootstrap, redis_url, unique_name("rt") + ".", tmp_path)
+    dep.create_topics()
+    worker = dep.start_worker(WISMO_POLICY_FILE=str(policy))
+    lines = [
+        line.replace(b'"CW-88531"', f'"{REFUND_TICKET}"'.encode())
+        for line in REFUND_SCENARIO.read_bytes().splitlines()
+        if line.strip() and b"review.decision" not in line
+    ]
+
+    async def main() -> None:
+        zendesk, slack = ZendeskStandIn(existing=(REFUND_TICKET,)), SlackStandIn()
+        await zendesk.start()
+        await slack.start()
+        deliver = await start_deliver(dep, zendesk, slack)
+        try:
+            async with running_ingest(kafka_bootstrap, redis_url, prefix=dep.prefix, producer=None) as ingest:
+                # The order's history first: a ticket without an order id is matched through the indices the
+                # worker writes, and may sit on another partition than its order.
+                await asyncio.to_thread(dep.publish, lines[:-1])
+                await asyncio.to_thread(dep.settle, alive=[worker])
+                await asyncio.to_thread(dep.publish, lines[-1:])
+
+                async def posted() -> bool:
+                    return bool(slack.messages[SLACK_CHANNEL])
+
+                await until("the escalation in Slack", posted, dep, timeout=90)
+                [message] = slack.messages[SLACK_CHANNEL]
+                buttons = {
+                    e["action_id"]: e["value"]
+                    for block in message["blocks"]
+                    if block.get("type") == "actions"
+                    for e in block["elements"]
+                }
+                assert set(buttons) == {
+                    f"wismo_review:{d}" for d in ("approved", "denied", "changes_requested", "manual_takeover")
+                }
+
+                def click(user: str, n: int) -> bytes:
+                    ts = f"{time.time():.6f}"
+                    action = {
+                        "action_id": "wismo_review:approved",
+                        "value": buttons["wismo_review:approved"],
+                        "action_ts": ts,
+                        "type": "button",
+                    }
+                    return slack_form(
+                        {
+                            "type": "block_actions",
+                            "trigger_id": f"{n}.123.abc",
+                            "user": {"id": user, "name": user.lower()},
+                            "container": {"type": "message", "message_ts": message["ts"], "channel_id": SLACK_CHANNEL},
+                            "actions": [action],
+                        }
+                    )
+
+                def comments() -> list[dict[str, Any]]:
+                    return list(zendesk.tickets[REFUND_TICKET]["comments"])
+
+                async def count(n: int) -> bool:
+                    return len(comments()) >= n
+
+                await until("the first reply on the ticket", lambda: count(1), dep, timeout=90)
+                assert (await ingest.signed("slack", click("U0BOB", 1)))[0] == 200
+                await until("the refusal note", lambda: count(2), dep, timeout=90)
+                assert (await ingest.signed("slack", click("U0SAM", 2)))[0] == 200
+                await until("the approval reply", lambda: count(4), dep, timeout=90)
+                await asyncio.to_thread(dep.settle, alive=[worker])
+        finally:
+            await stop_deliver(deliver)
+            await zendesk.stop()
+            await slack.stop()
+        first, refused, *after = comments()
+        assert first["public"] and "passed your request to refund" in first["body"]
+        assert not refused["public"] and "U0BOB" in refused["body"] and "Refused" in refused["body"]
+        public_after = [c for c in after if c["public"]]
+        private_after = [c for c in after if not c["public"]]
+        assert len(public_after) == 1 and "your refund has been approved" in public_after[0]["body"]
+        assert private_after and "U0SAM" in private_after[0]["body"]
+        out = dep.outputs()
+        approved = [r for r in out["wismo.actions"] if r["approval_state"] == "approved"]
+        assert len(approved) == 1 and approved[0]["action_type"] == "refund"
         assert not out["wismo.dlq"], out["wismo.dlq"]
 
     from conftest import run_async
