@@ -45,8 +45,10 @@ class DeliveryAudit(BaseModel):
 @dataclass
 class DeliveryStats:
     """Counters per target, for the worker's metrics and for alerting. ``dead_lettered`` is the alert counter:
-    every increment is also an ERROR log line naming the target and the action id."""
+    every increment is also an ERROR log line naming the target and the action id. ``outcomes`` counts every audit
+    record by (target, outcome): what ``wismo deliver`` exports as ``wismo_delivery_attempts_total``."""
 
+    outcomes: Counter[tuple[str, AuditOutcome]] = field(default_factory=Counter)
     attempts: Counter[str] = field(default_factory=Counter)
     delivered: Counter[str] = field(default_factory=Counter)
     reconciled: Counter[str] = field(default_factory=Counter)
@@ -58,6 +60,8 @@ class DeliveryStats:
     """Records on an action topic that are not valid action records (dead-lettered, no target tried)."""
 
     def count(self, target: str, outcome: AuditOutcome, attempted: bool) -> None:
+        """One audit record (call it once per record written to ``wismo.deliveries``)."""
+        self.outcomes[(target, outcome)] += 1
         if attempted:
             self.attempts[target] += 1
         bucket = {

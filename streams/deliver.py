@@ -16,6 +16,9 @@ At least once: a crash anywhere re-reads uncommitted records, and the idempotenc
 delivered into ``duplicate`` and what was in flight into a reconciliation. SIGTERM/SIGINT: deliveries waiting to
 retry stop at once (left in flight for the next owner), calls in progress finish, finished records are committed.
 
+``wismo deliver`` serves ``/metrics`` (attempts by target and outcome, dead letters by target: the same counts as
+the audit records) and ``/health`` on ``delivery_web_port`` (:mod:`wismo.streams.deliver_web`).
+
 Test hook: ``WISMO_DELIVERY_FAULT=after_call:<n>`` kills the process (SIGKILL) right after the n-th successful
 call to a target, before it is recorded: the crash between call and record.
 """
@@ -35,6 +38,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import orjson
+from aiohttp import web
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError
 from aiokafka.structs import ConsumerRecord
@@ -50,6 +54,7 @@ from wismo.sinks.routing import Routing
 from wismo.sinks.signed_webhook import SignedWebhookSink
 from wismo.sinks.slack import SlackSink
 from wismo.sinks.zendesk import ZendeskSink
+from wismo.streams.deliver_web import WebPortUnavailable, start_web
 
 from wismo.delivery_settings import DeliverySettings
 from wismo.records import (
@@ -420,14 +425,24 @@ def settings_from_args(args: argparse.Namespace) -> DeliverySettings:
 
 
 async def serve(settings: DeliverySettings) -> DeliveryStats:
-    """Run one delivery process until SIGTERM/SIGINT."""
+    """Run one delivery process until SIGTERM/SIGINT, with ``/metrics`` and ``/health`` on
+    ``delivery_web_port`` (unless 0). Raises :class:`~wismo.streams.deliver_web.WebPortUnavailable` before
+    anything is consumed when that port cannot be opened."""
     worker = DeliveryWorker(settings)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, worker.stop)
-    await worker.start()
-    log.info("delivering %s to %s", ", ".join(worker.topics), ", ".join(sorted(worker.sinks)))
-    await worker.run()
+    runner: web.AppRunner | None = None
+    try:
+        if settings.delivery_web_port:
+            runner, port = await start_web(worker, settings.delivery_web_host, settings.delivery_web_port)
+            log.info("metrics on http://%s:%d/metrics", settings.delivery_web_host, port)
+        await worker.start()
+        log.info("delivering %s to %s", ", ".join(worker.topics), ", ".join(sorted(worker.sinks)))
+        await worker.run()
+    finally:
+        if runner is not None:
+            await runner.cleanup()
     return worker.stats
 
 
@@ -446,7 +461,11 @@ def cmd_deliver(args: argparse.Namespace) -> int:
         )
         return EXIT_USAGE
     logging.basicConfig(level=_LEVELS[args.loglevel], format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    stats = asyncio.run(serve(settings))
+    try:
+        stats = asyncio.run(serve(settings))
+    except WebPortUnavailable as exc:
+        print(f"wismo deliver: error: {exc} (WISMO_DELIVERY_WEB_PORT; 0 turns it off)", file=sys.stderr)
+        return EXIT_USAGE
     print(
         f"wismo deliver: stopped; delivered {sum(stats.delivered.values())}, reconciled "
         f"{sum(stats.reconciled.values())}, dead-lettered {sum(stats.dead_lettered.values())}",

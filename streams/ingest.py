@@ -1,5 +1,6 @@
 """The webhook ingest: an aiohttp application with one endpoint per provider, ``POST /webhooks/<provider>``
-(``shopify``, ``easypost``, ``aftership``, ``zendesk``, ``slack``), and ``GET /health``.
+(``shopify``, ``easypost``, ``aftership``, ``zendesk``, ``slack``), ``GET /health`` and ``GET /metrics`` (every
+delivery counted by provider and outcome: :mod:`wismo.streams.ingest_metrics`; the counters belong to the app).
 
 One delivery, in order; every refusal happens before anything is published or written:
 
@@ -37,6 +38,7 @@ from typing import Any
 
 from aiohttp import web
 from aiokafka import AIOKafkaProducer
+from prometheus_client import CONTENT_TYPE_LATEST
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from wismo.processors.adapters import adapt
@@ -45,6 +47,7 @@ from wismo.processors.signatures import verify
 from wismo.streams.ingest_body import BodyTooLarge, Parsed, parse_body, read_limited
 from wismo.streams.ingest_dedupe import Claim, DeliveryLedger, delivery_id
 from wismo.streams.ingest_lookups import load_lookups, tracking_numbers
+from wismo.streams.ingest_metrics import IngestMetrics, WebhookOutcome
 from wismo.streams.ingest_publish import outgoing, publish
 
 from wismo.ingest_settings import IngestSettings
@@ -54,6 +57,10 @@ log = logging.getLogger("wismo.ingest")
 
 WEBHOOK_ROUTE = "/webhooks/{provider}"
 HEALTH_ROUTE = "/health"
+METRICS_ROUTE = "/metrics"
+
+Answer = tuple[web.Response, WebhookOutcome]
+"""The response to one delivery and the outcome it is counted as (:mod:`wismo.streams.ingest_metrics`)."""
 
 
 @dataclass
@@ -61,6 +68,7 @@ class _Ingest:
     settings: IngestSettings
     keys: Keys
     clock: Callable[[], float]
+    metrics: IngestMetrics
     producer: AIOKafkaProducer | None = None
     redis: Redis | None = None
     ledger: DeliveryLedger | None = None
@@ -81,64 +89,74 @@ def _accepted(provider: Provider, /, **fields: Any) -> web.Response:
     return _json(202, **fields)
 
 
-def _provider(request: web.Request, state: _Ingest) -> tuple[Provider, str] | web.Response:
-    name = request.match_info["provider"]
+def _provider(name: str, state: _Ingest) -> tuple[Provider, str] | None:
     for provider in PROVIDERS:
         if provider == name:
             secret = state.settings.secret_for(provider)
-            if secret is None:
-                break
-            return provider, secret
-    return _json(404, error=f"no webhook endpoint for {name!r} (unknown provider, or no signing secret set)")
+            return None if secret is None else (provider, secret)
+    return None
 
 
 async def _handle(request: web.Request) -> web.Response:
+    """One delivery, counted once by provider and outcome (an unexpected exception counts as ``error``)."""
     state = request.app[_STATE]
-    found = _provider(request, state)
-    if isinstance(found, web.Response):
-        return found
+    name = request.match_info["provider"]
+    try:
+        response, outcome = await _receive(request, state, name)
+    except Exception:
+        state.metrics.count(name, "error")
+        raise
+    state.metrics.count(name, outcome)
+    return response
+
+
+async def _receive(request: web.Request, state: _Ingest, name: str) -> Answer:
+    found = _provider(name, state)
+    if found is None:
+        error = f"no webhook endpoint for {name!r} (unknown provider, or no signing secret set)"
+        return _json(404, error=error), "not_found"
     provider, secret = found
     try:
         raw = await read_limited(request, state.settings.ingest_max_body_bytes)
     except BodyTooLarge as exc:
         log.warning("%s webhook refused: %s", provider, exc)
-        return _json(413, error=str(exc))
+        return _json(413, error=str(exc)), "too_large"
     headers = {k.lower(): v for k, v in request.headers.items()}
     verdict = verify(provider, secret, raw, headers, now=state.clock())
     if not verdict.ok:
         log.warning("%s webhook refused: bad signature: %s", provider, verdict.reason)
-        return _json(401, error=f"signature check failed: {verdict.reason}")
+        return _json(401, error=f"signature check failed: {verdict.reason}"), "bad_signature"
     parsed = parse_body(provider, raw)
     if not isinstance(parsed, Parsed):
         log.warning("%s webhook refused: %s", provider, parsed)
-        return _json(400, error=parsed)
+        return _json(400, error=parsed), "bad_json"
     return await _ingest(state, provider, headers, parsed)
 
 
-async def _ingest(state: _Ingest, provider: Provider, headers: dict[str, str], parsed: Parsed) -> web.Response:
+async def _ingest(state: _Ingest, provider: Provider, headers: dict[str, str], parsed: Parsed) -> Answer:
     assert state.redis is not None and state.ledger is not None and state.producer is not None
     try:
         lookups = await load_lookups(state.redis, state.keys, tracking_numbers(provider, parsed.body))
     except (RedisError, OSError) as exc:
         log.error("%s webhook: Redis unavailable for the tracking lookup: %s", provider, exc)
-        return _json(503, error="state store unavailable; retry later")
+        return _json(503, error="state store unavailable; retry later"), "unavailable"
     adapted = adapt(provider, headers, parsed.body, lookups, state.settings.adapter_options)
     out = outgoing(provider, parsed.original, adapted.events, adapted.rejected)
     if not out:
-        return _accepted(provider, status="ignored", reason=adapted.ignored or "nothing to publish")
+        return _accepted(provider, status="ignored", reason=adapted.ignored or "nothing to publish"), "ignored"
     delivery = delivery_id(provider, headers, parsed.body, adapted)
     if delivery is not None:
         try:
             claim = await state.ledger.claim(provider, delivery)
         except (RedisError, OSError) as exc:
             log.error("%s webhook %s: Redis unavailable for the delivery claim: %s", provider, delivery, exc)
-            return _json(503, error="state store unavailable; retry later")
+            return _json(503, error="state store unavailable; retry later"), "unavailable"
         if claim is Claim.DONE:
-            return _accepted(provider, status="duplicate", delivery_id=delivery)
+            return _accepted(provider, status="duplicate", delivery_id=delivery), "duplicate"
         if claim is Claim.IN_FLIGHT:
             response = _json(503, error=f"delivery {delivery} is being processed by another request; retry later")
             response.headers["Retry-After"] = str(int(INGEST_CLAIM_SECONDS))
-            return response
+            return response, "unavailable"
     try:
         await publish(
             state.producer,
@@ -153,7 +171,7 @@ async def _ingest(state: _Ingest, provider: Provider, headers: dict[str, str], p
                 await state.ledger.release(provider, delivery)
             except (RedisError, OSError) as rexc:  # the claim then expires after INGEST_CLAIM_SECONDS
                 log.error("%s webhook %s: could not release the claim: %s", provider, delivery, rexc)
-        return _json(503, error="event bus unavailable; retry later")
+        return _json(503, error="event bus unavailable; retry later"), "unavailable"
     if delivery is not None:
         try:
             await state.ledger.done(provider, delivery)
@@ -163,14 +181,20 @@ async def _ingest(state: _Ingest, provider: Provider, headers: dict[str, str], p
             log.error("%s webhook %s: published, but could not mark it done: %s", provider, delivery, exc)
     for dl in out.dead_letters:
         log.warning("%s webhook dead-lettered: %s", provider, dl.reason)
-    return _accepted(
+    response = _accepted(
         provider, status="accepted", delivery_id=delivery, events=len(out.lines), dead_letters=len(out.dead_letters)
     )
+    return response, "dead_lettered" if out.dead_letters else "accepted"
 
 
 async def _health(request: web.Request) -> web.Response:
     state = request.app[_STATE]
     return _json(200, status="ok", providers=list(state.settings.enabled_providers))
+
+
+async def _metrics(request: web.Request) -> web.Response:
+    body = request.app[_STATE].metrics.render()
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
 async def _start(app: web.Application) -> None:
@@ -212,10 +236,16 @@ def build_app(
     settings = settings or IngestSettings()
     app = web.Application(client_max_size=settings.ingest_max_body_bytes)
     app[_STATE] = _Ingest(
-        settings=settings, keys=Keys(settings.key_prefix), clock=clock, producer=producer, redis=redis
+        settings=settings,
+        keys=Keys(settings.key_prefix),
+        clock=clock,
+        metrics=IngestMetrics(settings.enabled_providers),
+        producer=producer,
+        redis=redis,
     )
     app.router.add_post(WEBHOOK_ROUTE, _handle)
     app.router.add_get(HEALTH_ROUTE, _health)
+    app.router.add_get(METRICS_ROUTE, _metrics)
     app.on_startup.append(_start)
     app.on_cleanup.append(_stop)
     return app

@@ -67,7 +67,8 @@ GAUGES: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 DELIVERY_COUNTERS: dict[str, tuple[str, tuple[str, ...]]] = {
     "delivery_attempts_total": (
-        "Delivery attempts by target and outcome (success, timeout, error, duplicate, reconciled, dead_lettered).",
+        "Delivery audit records (wismo.deliveries, one per attempt) by target and outcome: success, timeout, "
+        "error, reconciled, dead_lettered (given up), duplicate and no_ticket (nothing to send, no call made).",
         ("target", "outcome"),
     ),
     "delivery_dead_letters_total": ("Deliveries given up after the last attempt (dead-lettered).", ("target",)),
@@ -76,7 +77,8 @@ DELIVERY_COUNTERS: dict[str, tuple[str, tuple[str, ...]]] = {
 INGEST_COUNTERS: dict[str, tuple[str, tuple[str, ...]]] = {
     "webhooks_total": (
         "Webhook deliveries received by provider and outcome (accepted, duplicate, bad_signature, too_large, "
-        "bad_json, dead_lettered, unavailable).",
+        "bad_json, dead_lettered, ignored, unavailable, not_found, error); provider=unknown for names that are "
+        "no provider.",
         ("provider", "outcome"),
     ),
 }

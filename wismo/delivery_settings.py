@@ -55,6 +55,9 @@ class DeliverySettings(BaseSettings):
     delivery_lease_seconds: float = Field(DELIVERY_LEASE_SECONDS, gt=0)
     """How long a claimed delivery stays owned (renewed before every call and every wait) before another
     sink may reconcile it. Must exceed the HTTP timeout."""
+    delivery_web_host: str = "0.0.0.0"
+    delivery_web_port: int = Field(8091, ge=0, le=65535)
+    """Port of the process's ``/metrics`` (Prometheus) and ``/health``. 0 = no web server."""
 
     # ---- targets ---------------------------------------------------------------------------------------
     zendesk_url: str | None = None

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import aiohttp
 import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -34,14 +35,18 @@ from delivery_standins import (
     WebhookReceiver,
     ZendeskStandIn,
 )
+from prometheus_client.parser import text_string_to_metric_families
 from redis.asyncio import Redis
 from wismo.processors.adapters.base import REVIEW_ACTION_PREFIX, REVIEW_DECISIONS, comment_marker
 from wismo.sinks.audit import TOPIC_DELIVERIES
 from wismo.sinks.zendesk import NO_TICKET_NO_EMAIL
 from wismo.streams.deliver import DeliveryWorker
+from wismo.streams.deliver_metrics import AUDIT_OUTCOMES
+from wismo.streams.metrics import DELIVERY_COUNTERS, EXPORTED, PREFIX
 from wismo.streams.topics import create_topics, load_topics
 
 from wismo.delivery_settings import DeliverySettings
+from wismo.local_servers import free_port
 from wismo.records import (
     TOPIC_ACTIONS,
     TOPIC_DLQ,
@@ -240,6 +245,7 @@ class Env:
             WISMO_ZENDESK_API_TOKEN=ZENDESK_TOKEN,
             WISMO_SLACK_BOT_TOKEN=SLACK_TOKEN,
             WISMO_WEBHOOK_SECRET=WEBHOOK_SECRET,
+            WISMO_DELIVERY_WEB_PORT="0",  # no /metrics unless a test asks (the default port may be taken)
         )
         env.update(over)
         return env
@@ -600,5 +606,122 @@ def test_cli_process_killed_after_the_call_then_restarted_and_stopped(kafka_boot
             assert "reconciled 1" in err.decode()
             assert [(r["target"], r["attempt"], r["outcome"]) for r in audit] == [("zendesk", 2, "reconciled")]
             assert len(env.zendesk.of("put")) == 1
+
+    run_async(main())
+
+
+# ---- wismo deliver's /metrics -------------------------------------------------------------------------------
+
+DELIVER = [sys.executable, "-m", "wismo.cli", "deliver", "--loglevel", "warn"]
+ZENDESK_AND_WEBHOOK = {"WISMO_SLACK_BOT_TOKEN": "", "WISMO_SLACK_CHANNEL": ""}
+Samples = dict[str, dict[tuple[str, ...], float]]
+LABELS = {PREFIX + name: labels for name, (_, labels) in DELIVERY_COUNTERS.items()}
+
+
+async def scrape(http: aiohttp.ClientSession, base: str) -> Samples:
+    """Every sample of ``/metrics`` by name and label values (in the catalogue's label order); checks that only
+    catalogued families appear."""
+    async with http.get(f"{base}/metrics") as resp:
+        assert resp.status == 200
+        text = await resp.text()
+    families = list(text_string_to_metric_families(text))
+    assert {f"{f.name}_total" for f in families} <= EXPORTED, [f.name for f in families]
+    out: Samples = {}
+    for f in families:
+        for s in f.samples:
+            out.setdefault(s.name, {})[tuple(s.labels[n] for n in LABELS[s.name])] = s.value
+    return out
+
+
+async def scrape_when_up(
+    http: aiohttp.ClientSession, base: str, proc: asyncio.subprocess.Process, timeout: float = 30.0
+) -> Samples:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        assert proc.returncode is None, "wismo deliver exited before serving /metrics"
+        try:
+            return await scrape(http, base)
+        except aiohttp.ClientConnectionError:
+            assert asyncio.get_running_loop().time() < deadline, f"{base}/metrics not up within {timeout}s"
+            await asyncio.sleep(0.05)
+
+
+def test_cli_metrics_equal_the_audit_records(kafka_bootstrap, redis_url, unique_name):
+    """A 500 then success (webhook) and a delivery that fails its last attempt (Zendesk): /metrics of the running
+    ``wismo deliver`` counts exactly the audit records on wismo.deliveries, and the dead letter by target."""
+
+    async def main() -> None:
+        async with Env(kafka_bootstrap, redis_url, unique_name("dlv") + ".") as env, aiohttp.ClientSession() as http:
+            port = free_port()
+            base = f"http://127.0.0.1:{port}"
+            env.zendesk.script("put", Fail(500), Fail(500), Fail(500))  # m1: every attempt fails
+            env.hook.script("hook", Fail(500))  # m1: first call fails, the retry succeeds
+            proc = await asyncio.create_subprocess_exec(
+                *DELIVER,
+                env=env.env_vars(
+                    WISMO_DELIVERY_MAX_ATTEMPTS="3",
+                    WISMO_DELIVERY_WEB_HOST="127.0.0.1",
+                    WISMO_DELIVERY_WEB_PORT=str(port),
+                    **ZENDESK_AND_WEBHOOK,
+                ),
+                stderr=asyncio.subprocess.PIPE,
+            )
+            try:
+                before = await scrape_when_up(http, base, proc)
+                targets = ("webhook", "zendesk")
+                assert before["wismo_delivery_attempts_total"] == {
+                    (t, o): 0 for t in targets for o in AUDIT_OUTCOMES
+                }, "every configured target and outcome is shown from the start, at zero"
+                assert before["wismo_delivery_dead_letters_total"] == {(t,): 0 for t in targets}
+
+                m1 = action("act_m1", "reply", "O1", "101")
+                m2 = action("act_m2", "reply", "O1", "102")
+                await env.publish((TOPIC_REPLIES, m1, "O1"), (TOPIC_REPLIES, m2, "O1"))
+                audit = await env.finished({(a, t) for a in ("act_m1", "act_m2") for t in targets}, timeout=60)
+                after = await scrape(http, base)
+                async with http.get(f"{base}/health") as resp:
+                    assert resp.status == 200
+                    assert (await resp.json())["targets"] == list(targets)
+            finally:
+                proc.send_signal(signal.SIGTERM)
+                _, err = await asyncio.wait_for(proc.communicate(), 30)
+            assert proc.returncode == 0, err.decode()
+
+            by_key = attempts_by_key(audit)
+            assert _outcomes(by_key[("act_m1", "zendesk")]) == ["error", "error", "dead_lettered"]
+            assert _outcomes(by_key[("act_m1", "webhook")]) == ["error", "success"]
+            assert _outcomes(by_key[("act_m2", "zendesk")]) == ["success"]
+            assert _outcomes(by_key[("act_m2", "webhook")]) == ["success"]
+
+            audited = Counter((r["target"], r["outcome"]) for r in audit)
+            exported = after["wismo_delivery_attempts_total"]
+            assert {k: v for k, v in exported.items() if v} == dict(audited)
+            assert set(exported) == {(t, o) for t in targets for o in AUDIT_OUTCOMES}
+            dead = Counter(r["target"] for r in audit if r["outcome"] == "dead_lettered")
+            assert after["wismo_delivery_dead_letters_total"] == {(t,): dead[t] for t in targets}
+            assert dead == {"zendesk": 1}
+
+    run_async(main())
+
+
+def test_cli_refuses_to_start_when_the_metrics_port_is_taken(kafka_bootstrap, redis_url, unique_name):
+    async def main() -> None:
+        async with Env(kafka_bootstrap, redis_url, unique_name("dlv") + ".") as env:
+            taken = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
+            port = taken.sockets[0].getsockname()[1]
+            try:
+                proc = await asyncio.create_subprocess_exec(
+                    *DELIVER,
+                    env=env.env_vars(WISMO_DELIVERY_WEB_HOST="127.0.0.1", WISMO_DELIVERY_WEB_PORT=str(port)),
+                    stderr=asyncio.subprocess.PIPE,
+                )
+                _, err = await asyncio.wait_for(proc.communicate(), 30)
+            finally:
+                taken.close()
+                await taken.wait_closed()
+            assert proc.returncode == 2, err.decode()
+            assert f"cannot serve /metrics on 127.0.0.1:{port}" in err.decode()
+            assert "WISMO_DELIVERY_WEB_PORT" in err.decode()
+            assert env.zendesk.requests == [] and env.hook.requests == []
 
     run_async(main())

@@ -24,6 +24,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition  # type: ignore[import-untyped,unused-ignore]
 from conftest import run_async
+from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
 from redis.asyncio import Redis
 from wismo.processors.signatures import (
@@ -35,6 +36,8 @@ from wismo.processors.signatures import (
 )
 from wismo.streams import progress
 from wismo.streams.ingest import build_app
+from wismo.streams.ingest_metrics import OUTCOMES
+from wismo.streams.metrics import EXPORTED
 from wismo.streams.topics import create_topics, load_topics
 
 from wismo.ingest_settings import IngestSettings
@@ -675,3 +678,87 @@ def test_delivery_that_means_nothing_is_accepted_and_not_published(kafka_bootstr
         assert published(await ingest.records()) == 0
 
     run_ingest(kafka_bootstrap, redis_url, scenario)
+
+
+# ---- /metrics: every delivery counted once, by provider and outcome -----------------------------------------
+
+
+async def scrape_webhooks(ingest: Ingest) -> dict[tuple[str, str], float]:
+    """``wismo_webhooks_total`` of the ingest's own ``/metrics``, by (provider, outcome); also checks that the
+    page shows no family outside the catalogue."""
+    async with ingest.http.get(f"{ingest.url}/metrics") as resp:
+        assert resp.status == 200
+        assert resp.headers["Content-Type"].startswith("text/plain")
+        text = await resp.text()
+    families = list(text_string_to_metric_families(text))
+    assert {f"{f.name}_total" for f in families} <= EXPORTED, [f.name for f in families]
+    return {
+        (s.labels["provider"], s.labels["outcome"]): s.value
+        for f in families
+        for s in f.samples
+        if s.name == "wismo_webhooks_total"
+    }
+
+
+def test_metrics_count_every_delivery_by_provider_and_outcome(kafka_bootstrap: str, redis_url: str) -> None:
+    accepted = orjson.dumps(EASYPOST_EVENT)
+    unmapped = orjson.dumps(
+        {**EASYPOST_EVENT, "id": "evt_unmapped", "result": {**EASYPOST_EVENT["result"], "status": "teleported"}}
+    )
+    meaningless = orjson.dumps(
+        {**EASYPOST_EVENT, "id": "evt_unknown", "result": {**EASYPOST_EVENT["result"], "status": "unknown"}}
+    )
+    claimed = orjson.dumps({**EASYPOST_EVENT, "id": "evt_claimed"})
+
+    async def scenario(ingest: Ingest) -> None:
+        before = await scrape_webhooks(ingest)
+        assert set(before) == {(p, o) for p in SECRETS for o in OUTCOMES}, "enabled providers start at zero"
+        assert not any(before.values())
+
+        await ingest.link("EZ2000000002", "A1001", "S1")
+        assert (await ingest.signed("easypost", accepted))[0] == 202
+        assert (await ingest.signed("easypost", accepted))[0] == 202  # the provider's retry: duplicate
+        assert (await ingest.signed("easypost", unmapped))[0] == 202  # dead-lettered
+        assert (await ingest.signed("easypost", meaningless))[0] == 202  # ignored
+        await ingest.redis.set(ingest.keys.ingest_delivery("easypost", "evt_claimed"), b"claimed", px=60_000)
+        assert (await ingest.signed("easypost", claimed))[0] == 503  # claimed by another request
+        wrong = sign("shopify", ANY_JSON, secret="not the secret")
+        assert (await ingest.post("shopify", ANY_JSON, {"X-Shopify-Topic": "orders/create", **wrong}))[0] == 401
+        assert (await ingest.post("shopify", ANY_JSON, {}))[0] == 401
+        assert (await ingest.signed("zendesk", b'{"pad": "' + b"x" * 5000 + b'"}'))[0] == 413
+        assert (await ingest.signed("aftership", b"not json"))[0] == 400
+        async with ingest.http.post(f"{ingest.url}/webhooks/stripe", data=b"{}") as resp:
+            assert resp.status == 404
+        async with ingest.http.post(f"{ingest.url}/webhooks/stripe-{uuid.uuid4().hex}", data=b"{}") as resp:
+            assert resp.status == 404
+
+        after = await scrape_webhooks(ingest)
+        assert {k: v for k, v in after.items() if v} == {
+            ("easypost", "accepted"): 1,
+            ("easypost", "duplicate"): 1,
+            ("easypost", "dead_lettered"): 1,
+            ("easypost", "ignored"): 1,
+            ("easypost", "unavailable"): 1,
+            ("shopify", "bad_signature"): 2,
+            ("zendesk", "too_large"): 1,
+            ("aftership", "bad_json"): 1,
+            ("unknown", "not_found"): 2,
+        }
+        # What the counters say went out is what is on the topics: one event, one dead letter.
+        records = await ingest.records()
+        assert (len(records["wismo.in.carrier"]), len(records[TOPIC_DLQ]), published(records)) == (1, 1, 2)
+
+    run_ingest(kafka_bootstrap, redis_url, scenario, ingest_max_body_bytes=4096)
+
+
+def test_each_app_counts_only_its_own_deliveries(kafka_bootstrap: str, redis_url: str) -> None:
+    async def main() -> None:
+        async with (
+            running_ingest(kafka_bootstrap, redis_url) as first,
+            running_ingest(kafka_bootstrap, redis_url) as second,
+        ):
+            assert (await first.post("shopify", b"{}", {}))[0] == 401
+            assert (await scrape_webhooks(first))[("shopify", "bad_signature")] == 1
+            assert (await scrape_webhooks(second))[("shopify", "bad_signature")] == 0
+
+    run_async(main())
