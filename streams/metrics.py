@@ -50,6 +50,12 @@ COUNTERS: dict[str, tuple[str, tuple[str, ...]]] = {
     ),
     "tool_calls_total": ("Live look-ups made, by system.", ("system",)),
     "tool_failures_total": ("Live look-ups that failed (timeout, error, bad answer, circuit open).", ("system",)),
+    "shadow_comparisons_total": (
+        "Shadow mode: evaluations compared with the candidate policy, by outcome (same, different, live_only, "
+        "candidate_only).",
+        ("outcome",),
+    ),
+    "shadow_differences_total": ("Shadow mode: differing evaluations by the field that differs.", ("field",)),
     "batches_total": ("Batches processed.", ()),
     "messages_total": ("Kafka messages consumed.", ()),
     "outputs_total": ("Records published to the output topics.", ()),
@@ -183,6 +189,9 @@ class _StatsCollector(Collector):
         systems = ("oms", "carrier")
         yield c("tool_calls_total", (((x,), lookups.calls.get(x, 0) if lookups else 0) for x in systems))
         yield c("tool_failures_total", (((x,), lookups.tool_failures.get(x, 0) if lookups else 0) for x in systems))
+        sh = w.shadow_stats
+        yield c("shadow_comparisons_total", (((o,), n) for o, n in sh.compared.items()))
+        yield c("shadow_differences_total", (((f,), n) for f, n in sh.differences.items()))
         ws = w.stats
         yield c("batches_total", [((), ws.batches)])
         yield c("messages_total", [((), ws.messages)])

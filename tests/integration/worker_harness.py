@@ -394,8 +394,8 @@ class Deployment:
         """Sum of the group's committed offsets over the input topics."""
         return run_async(committed_total(self.bootstrap, self.group, self.inputs))
 
-    def outputs(self) -> dict[str, list[dict[str, Any]]]:
-        return run_async(read_outputs(self.bootstrap, self.prefix))
+    def outputs(self, extra_topics: Iterable[str] = ()) -> dict[str, list[dict[str, Any]]]:
+        return run_async(read_outputs(self.bootstrap, self.prefix, tuple(extra_topics)))
 
     def wait_until(self, what: str, cond: Callable[[], bool], timeout: float, *, poll: float = 0.05) -> None:
         deadline = time.monotonic() + timeout
@@ -574,11 +574,15 @@ async def committed_total(bootstrap: str, group: str, topics: list[str]) -> int:
         await admin.close()
 
 
-async def read_outputs(bootstrap: str, prefix: str) -> dict[str, list[dict[str, Any]]]:
-    """Every record on the output topics (canonical name -> decoded records), up to their true ends."""
-    tps = await input_partitions(bootstrap, [prefix + t for t in OUTPUT_TOPICS])
+async def read_outputs(
+    bootstrap: str, prefix: str, extra_topics: tuple[str, ...] = ()
+) -> dict[str, list[dict[str, Any]]]:
+    """Every record on the output topics (and ``extra_topics``; canonical name -> decoded records), up to their
+    true ends."""
+    topics = (*OUTPUT_TOPICS, *extra_topics)
+    tps = await input_partitions(bootstrap, [prefix + t for t in topics])
     ends = await true_end_offsets(bootstrap, tps)
-    out: dict[str, list[dict[str, Any]]] = {t: [] for t in OUTPUT_TOPICS}
+    out: dict[str, list[dict[str, Any]]] = {t: [] for t in topics}
     todo = [tp for tp in tps if ends[tp] > 0]
     if not todo:
         return out
