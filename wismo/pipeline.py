@@ -471,7 +471,9 @@ class Pipeline:
                 s.promised_follow_ups["missed"] += 1
         cond = case.condition_type
         if cond in EXCEPTION_CONDITIONS:
-            if cond != prev_condition or case.exception_at is None:
+            # An episode starts when the case enters the exception conditions, or moves to another one after the
+            # customer was told about the last; moving between them before any update continues the episode.
+            if case.exception_at is None or (cond != prev_condition and case.exception_answered):
                 case.exception_at, case.exception_answered = now, False
             if updated and not case.exception_answered:
                 s.exception_to_update_seconds.append((now - case.exception_at).total_seconds())
