@@ -543,28 +543,8 @@ def refuse_review(ev: Evaluation, escalation_id: str, decision: Decision, review
         "The escalation stays open for an authorised reviewer."
     )
     _note(ev, a, sub="review", text=note, mode=mode, channel=channel, ticket=ticket, reason="reviewer_not_authorized")
-    rec = decision_record(
-        decision_id=decision_id(ev.event.event_id, case.wismo_case_id),
-        case_id=case.wismo_case_id,
-        order_id=case.order_id,
-        condition_type=a.condition_type,
-        handler=a.handler,
-        recommended_action=a.recommended_action,
-        escalation_reasons=list(a.escalation_reasons),
-        mode=mode,
-        caused_by=ev.event.event_id,
-        evaluated_at=now,
-        suppressed="reviewer_not_authorized",
-        action_ids=list(ev.action_ids),
-        event_type=ev.event.type,
-        trigger=f"review_{decision}",
-        inputs={"escalation_id": escalation_id, "reviewer": reviewer, "refused": why},
-        confidence=a.confidence,
-        next_follow_up_due_at=case.next_follow_up_due_at,
-        kill_switch=pol.modes.kill_switch,
-    )
-    _emit(ev, TOPIC_DECISIONS, rec)
-    return rec
+    inputs = {"escalation_id": escalation_id, "reviewer": reviewer, "refused": why}
+    return _review_decision(ev, a, mode, decision, inputs, suppressed="reviewer_not_authorized")
 
 
 def apply_review(
@@ -662,6 +642,14 @@ def apply_review(
         case.dnr_claimed_at = None  # the dispute is settled; the order is simply delivered again
     case.next_follow_up_due_at = a.next_follow_up_due_at
     case.condition_type = a.condition_type
+    return _review_decision(ev, a, mode, decision, {"escalation_id": escalation_id, "reviewer": reviewer})
+
+
+def _review_decision(
+    ev: Evaluation, a: Assessment, mode: Mode, decision: Decision, inputs: dict[str, Any], suppressed: str | None = None
+) -> DecisionRecord:
+    """The audit record of a reviewer's decision (applied, or refused with ``suppressed``)."""
+    case = ev.case
     rec = decision_record(
         decision_id=decision_id(ev.event.event_id, case.wismo_case_id),
         case_id=case.wismo_case_id,
@@ -672,15 +660,15 @@ def apply_review(
         escalation_reasons=list(a.escalation_reasons),
         mode=mode,
         caused_by=ev.event.event_id,
-        evaluated_at=now,
-        suppressed=None,
+        evaluated_at=ev.event.occurred_at,
+        suppressed=suppressed,
         action_ids=list(ev.action_ids),
         event_type=ev.event.type,
         trigger=f"review_{decision}",
-        inputs={"escalation_id": escalation_id, "reviewer": reviewer},
+        inputs=inputs,
         confidence=a.confidence,
         next_follow_up_due_at=case.next_follow_up_due_at,
-        kill_switch=pol.modes.kill_switch,
+        kill_switch=ev.policy.modes.kill_switch,
     )
     _emit(ev, TOPIC_DECISIONS, rec)
     return rec

@@ -18,6 +18,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from wismo.conditions import PRECEDENCE
+from wismo.events import EVENT_TYPES
 
 if TYPE_CHECKING:
     from wismo.streams.worker import Worker
@@ -136,24 +137,6 @@ class WorkerMetrics:
         return generate_latest(self.registry)
 
 
-_SOURCES = {
-    "order.placed": "oms",
-    "order.hold_placed": "oms",
-    "order.hold_released": "oms",
-    "order.cancelled": "oms",
-    "fulfillment.created": "wms",
-    "pick.completed": "wms",
-    "pick.exception": "wms",
-    "label.created": "wms",
-    "tracking.updated": "carrier",
-    "supplier.eta_changed": "supplier",
-    "inventory.allocation_failed": "supplier",
-    "ticket.message": "ticket",
-    "review.decision": "review",
-    "clock.tick": "clock",
-}
-
-
 class _StatsCollector(Collector):
     def __init__(self, worker: Worker) -> None:
         self.worker = worker
@@ -162,7 +145,7 @@ class _StatsCollector(Collector):
         w = self.worker
         s = w.pipeline.stats
         c = self._counter
-        yield c("events_in_total", (((_SOURCES.get(t, "other"), t), n) for t, n in s.events_by_type.items()))
+        yield c("events_in_total", (((EVENT_TYPES.get(t, "other"), t), n) for t, n in s.events_by_type.items()))
         yield c("duplicates_total", [(("event",), s.duplicates), (("backend_status",), s.duplicate_status)])
         yield c("dead_letters_total", (((t,), n) for t, n in s.dead_letter_types.items()))
         yield c("evaluations_total", (((cond,), s.conditions.get(cond, 0)) for cond in PRECEDENCE))
