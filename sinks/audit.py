@@ -38,6 +38,8 @@ class DeliveryAudit(BaseModel):
     topic: str
     kind: str | None = None
     order_id: str | None = None
+    condition_type: str | None = None
+    mode: str | None = None
     detail: str | None = None
     """Why it failed, what was skipped, or what was sent (``public comment on ticket 123``)."""
 

@@ -245,6 +245,8 @@ class Delivery:
                 topic=job.topic,
                 kind=job.record.kind,
                 order_id=job.record.order_id,
+                condition_type=job.record.condition_type,
+                mode=job.record.mode,
                 detail=detail,
             )
         )

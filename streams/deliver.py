@@ -55,8 +55,10 @@ from wismo.sinks.signed_webhook import SignedWebhookSink
 from wismo.sinks.slack import SlackSink
 from wismo.sinks.zendesk import ZendeskSink
 from wismo.streams.deliver_web import WebPortUnavailable, start_web
+from wismo.streams.delivery_demotion import DeliveryDemotion
 
 from wismo.delivery_settings import DeliverySettings
+from wismo.policy import load_policy
 from wismo.records import (
     TOPIC_ACTIONS,
     TOPIC_DLQ,
@@ -143,12 +145,17 @@ def build_sinks(settings: DeliverySettings, redis: Redis, keys: Keys) -> dict[Ta
 class KafkaDeliveryOutput:
     """Audit records and dead letters to Kafka (``<prefix>wismo.deliveries``, ``<prefix>wismo.dlq``)."""
 
-    def __init__(self, producer: AIOKafkaProducer, topic_prefix: str) -> None:
+    def __init__(
+        self, producer: AIOKafkaProducer, topic_prefix: str, observe: Callable[[DeliveryAudit], None] | None = None
+    ) -> None:
         self.producer = producer
         self.prefix = topic_prefix
+        self.observe = observe
         self._pending: list[asyncio.Future[Any]] = []
 
     async def audit(self, record: DeliveryAudit) -> None:
+        if self.observe is not None:
+            self.observe(record)
         key = record.order_id.encode() if record.order_id else None
         self._pending.append(await self.producer.send(self.prefix + TOPIC_DELIVERIES, record_json(record), key=key))
 
@@ -185,6 +192,8 @@ class DeliveryWorker:
         self.client_id = client_id or f"wismo-deliver-{os.getpid()}"
         self.owner = f"{self.client_id}-{uuid.uuid4().hex[:8]}"
         self.stats = DeliveryStats()
+        limits = load_policy(settings.policy_file).rollout.demotion
+        self.demotion = DeliveryDemotion(self.redis, self.keys, limits, self.client_id)
         self._stopping = asyncio.Event()
         self._lock = asyncio.Lock()
         self._progress = asyncio.Condition()
@@ -211,7 +220,7 @@ class DeliveryWorker:
             bootstrap_servers=s.kafka_bootstrap, client_id=self.client_id, acks="all", linger_ms=2
         )
         await self.producer.start()
-        self.output = KafkaDeliveryOutput(self.producer, s.topic_prefix)
+        self.output = KafkaDeliveryOutput(self.producer, s.topic_prefix, self.demotion.observe)
         self.delivery = Delivery(
             DeliveryLedger(self.redis, self.keys, self.owner),
             self.sinks,
@@ -294,6 +303,7 @@ class DeliveryWorker:
             *(run_chain(merge_by_time(runs.values())) for runs in by_key.values()), return_exceptions=True
         )
         await self.output.flush()
+        await self.demotion.check()
         for r in results:
             if isinstance(r, BaseException) and not isinstance(r, Exception):
                 raise r  # a simulated crash (tests) or a KeyboardInterrupt: nothing is committed

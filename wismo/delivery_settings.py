@@ -8,6 +8,7 @@ message, never at the first delivery. Secrets are :class:`~pydantic.SecretStr` a
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -31,6 +32,9 @@ class DeliverySettings(BaseSettings):
     group_id: str = "wismo"
     """The deployment's consumer group; the sinks use ``<group_id>-deliver`` unless ``delivery_group_id``."""
     key_prefix: str = "wismo"
+    policy_file: Path | None = None
+    """The policy the workers run (its ``rollout.demotion`` limits: a condition whose deliveries fail too often
+    is demoted to testing mode); the packaged default when unset."""
     session_timeout_ms: int = Field(10_000, ge=1000)
     heartbeat_interval_ms: int = Field(3_000, ge=100)
 

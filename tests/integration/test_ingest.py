@@ -14,7 +14,6 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -27,6 +26,7 @@ from conftest import run_async
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
 from redis.asyncio import Redis
+from shared_payloads import PAYLOADS
 from wismo.processors.signatures import (
     aftership_signature,
     easypost_signature,
@@ -44,7 +44,7 @@ from wismo.ingest_settings import IngestSettings
 from wismo.records import TOPIC_DLQ
 from wismo.state_keys import INGEST_CLAIM_SECONDS, INGEST_DEDUPE_TTL, Keys, tracking_ref
 
-PAYLOADS = Path(__file__).resolve().parents[2].parent / "shared" / "payloads"
+PAYLOADS = PAYLOADS
 SECRETS = {
     "shopify": "shpss_test-secret",
     "easypost": "sécret",

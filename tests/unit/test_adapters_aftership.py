@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any
 
 import pytest
+from shared_payloads import PAYLOADS
 from wismo.processors.adapters import adapt
 from wismo.processors.adapters._outcomes import NoEvent, Track
 from wismo.processors.adapters.aftership import SUBTAG, TAG
@@ -23,7 +23,7 @@ from wismo.processors.adapters.base import Adapted, ShipmentRef, StaticLookups
 
 from wismo.events import TrackingUpdated, parse_event_obj
 
-SAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "payloads" / "aftership"
+SAMPLES = PAYLOADS / "aftership"
 NUMBERS = ("111111111111", "1111111111111", "2222222222222", "1231231231231")
 LINKED = StaticLookups({n: ShipmentRef(f"A-{n[-4:]}", f"S-{n[-4:]}") for n in NUMBERS})
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import copy
 import json
-from pathlib import Path
 from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from shared_payloads import PAYLOADS
 from wismo.processors.adapters import adapt
 from wismo.processors.adapters.base import PROVIDERS, ShipmentRef, StaticLookups
 from wismo.processors.adapters.shopify import TOPICS
@@ -64,7 +64,7 @@ def test_unknown_provider_is_rejected() -> None:
 
 # ---- real samples with one field broken: every failure must be named, never the catch-all ------------------
 
-SAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "payloads"
+SAMPLES = PAYLOADS
 
 
 def _load(rel: str) -> Any:

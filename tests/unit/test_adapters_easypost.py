@@ -10,10 +10,10 @@ from __future__ import annotations
 import copy
 import json
 from datetime import UTC, date, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
+from shared_payloads import PAYLOADS
 from wismo.processors.adapters import adapt
 from wismo.processors.adapters._outcomes import Detail, NoEvent, Track
 from wismo.processors.adapters.base import Adapted, ShipmentRef, StaticLookups
@@ -21,7 +21,7 @@ from wismo.processors.adapters.easypost import STATUS, STATUS_DETAIL
 
 from wismo.events import TrackingUpdated, parse_event_obj
 
-SAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "payloads" / "easypost"
+SAMPLES = PAYLOADS / "easypost"
 LINKED = StaticLookups({"1": ShipmentRef("A1001", "S1"), "EZ1000000001": ShipmentRef("A1002", "S2")})
 
 

@@ -11,10 +11,10 @@ import copy
 import json
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
+from shared_payloads import PAYLOADS
 from wismo.processors.adapters import adapt
 from wismo.processors.adapters._outcomes import Hold, NoEvent, Reason, Track
 from wismo.processors.adapters.base import Adapted, StaticLookups
@@ -29,7 +29,7 @@ from wismo.processors.adapters.shopify import (
 
 from wismo.events import OrderCancelled, OrderPlaced, TrackingUpdated, parse_event_obj
 
-SAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "payloads" / "shopify"
+SAMPLES = PAYLOADS / "shopify"
 NO_LOOKUPS = StaticLookups()
 TRIGGERED = "2026-11-02T14:05:00.877041743Z"
 

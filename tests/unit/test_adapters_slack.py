@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
+from shared_payloads import PAYLOADS
 from wismo.processors.adapters import adapt
 from wismo.processors.adapters.base import (
     REVIEW_ACTION_PREFIX,
@@ -24,13 +24,7 @@ from wismo.processors.adapters.base import (
 
 from wismo.events import ReviewDecision, parse_event_obj
 
-SAMPLE = (
-    Path(__file__).resolve().parents[2].parent
-    / "shared"
-    / "payloads"
-    / "slack"
-    / "block_actions_payload_sdk_sample.json"
-)
+SAMPLE = PAYLOADS / "slack" / "block_actions_payload_sdk_sample.json"
 
 
 def sample() -> dict[str, Any]:

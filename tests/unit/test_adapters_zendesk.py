@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
+from shared_payloads import PAYLOADS
 from wismo.processors.adapters import adapt
 from wismo.processors.adapters._outcomes import ChannelIs, NoEvent
 from wismo.processors.adapters.base import Adapted, AdapterOptions, StaticLookups, comment_marker
@@ -21,7 +21,7 @@ from wismo.processors.adapters.zendesk import AUDIT_EVENT_TYPE, EVENT_TYPE, VIA_
 
 from wismo.events import TicketMessage, parse_event_obj
 
-SAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "payloads" / "zendesk"
+SAMPLES = PAYLOADS / "zendesk"
 
 
 def sample(name: str) -> Any:

@@ -6,9 +6,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from pathlib import Path
 
 import pytest
+from shared_payloads import PAYLOADS
 from wismo.processors.signatures import (
     SLACK_REPLAY_WINDOW_SECONDS,
     Verdict,
@@ -20,7 +20,7 @@ from wismo.processors.signatures import (
     zendesk_signature,
 )
 
-PAYLOADS = Path(__file__).resolve().parents[2].parent / "shared" / "payloads"
+PAYLOADS = PAYLOADS
 
 # EasyPost's webhook-signature test vector. Body: EasyPost/examples (MIT, "Copyright (c) 2022 EasyPost (Simpler
 # Postage, Inc)") @ 112a6d19063aa98934231fc436067d5016da2015, official/fixtures/event-body.json, saved as

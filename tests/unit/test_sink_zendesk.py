@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from builders import placed, run, ticket
+from shared_payloads import PAYLOADS
 from wismo.processors.adapters.base import comment_marker
 from wismo.sinks.base import Reject, Send, Skip
 from wismo.sinks.zendesk import (
@@ -21,7 +21,7 @@ from wismo.sinks.zendesk import (
 from wismo.records import ActionRecord
 
 # Zendesk's own recorded API request (zendesk/zendesk_api_client_rb, Apache-2.0; see ../shared/payloads/SOURCES.md).
-ZENDESK_SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "payloads" / "zendesk"
+ZENDESK_SAMPLES = PAYLOADS / "zendesk"
 
 
 @pytest.fixture(scope="module")
