@@ -12,6 +12,9 @@ body read, at most ``ingest_max_body_bytes``                413 (while reading, 
 signature on the raw body (:mod:`wismo.processors.signatures`)  401
 JSON object (Slack: the ``payload`` form field)             400
 tracking links read from Redis, adapter called              503 when Redis is unreachable
+Shopify hold webhook without an order id: the order of      503 when the Admin API cannot answer now (Shopify
+its fulfillment order from Redis, else from the Shopify     retries); dead letter when it cannot be found or
+Admin API (cached; :mod:`wismo.streams.shopify_admin`)      the look-up is not configured
 delivery claimed (:mod:`wismo.streams.ingest_dedupe`)       duplicate already done: 202 (Slack 200), nothing
                                                             published; still claimed by another request: 503
                                                             with ``Retry-After``
@@ -33,7 +36,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from aiohttp import web
@@ -42,13 +45,19 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from wismo.processors.adapters import adapt
-from wismo.processors.adapters.base import PROVIDERS, Provider
+from wismo.processors.adapters.base import PROVIDERS, Adapted, Provider, Rejected
 from wismo.processors.signatures import verify
 from wismo.streams.ingest_body import BodyTooLarge, Parsed, parse_body, read_limited
 from wismo.streams.ingest_dedupe import Claim, DeliveryLedger, delivery_id
-from wismo.streams.ingest_lookups import load_lookups, tracking_numbers
+from wismo.streams.ingest_lookups import (
+    fulfillment_order_to_resolve,
+    load_lookups,
+    resolve_fulfillment_order,
+    tracking_numbers,
+)
 from wismo.streams.ingest_metrics import IngestMetrics, WebhookOutcome
 from wismo.streams.ingest_publish import outgoing, publish
+from wismo.streams.shopify_admin import ShopifyAdmin, Unavailable, Unresolvable
 
 from wismo.ingest_settings import IngestSettings
 from wismo.state_keys import INGEST_CLAIM_SECONDS, Keys
@@ -72,6 +81,7 @@ class _Ingest:
     producer: AIOKafkaProducer | None = None
     redis: Redis | None = None
     ledger: DeliveryLedger | None = None
+    shopify: ShopifyAdmin | None = None
     owns_producer: bool = False
     owns_redis: bool = False
 
@@ -133,14 +143,35 @@ async def _receive(request: web.Request, state: _Ingest, name: str) -> Answer:
     return await _ingest(state, provider, headers, parsed)
 
 
+async def _adapted(state: _Ingest, provider: Provider, headers: dict[str, str], parsed: Parsed) -> Adapted | Answer:
+    """What the adapter makes of the delivery, after the look-ups it needs; or the 503 answer when one cannot be
+    made now. A Shopify fulfillment order whose order cannot be found is rejected without calling the adapter."""
+    assert state.redis is not None
+    fo_id = fulfillment_order_to_resolve(provider, headers, parsed.body)
+    try:
+        lookups = await load_lookups(
+            state.redis, state.keys, tracking_numbers(provider, parsed.body), [fo_id] if fo_id else []
+        )
+    except (RedisError, OSError) as exc:
+        log.error("%s webhook: Redis unavailable for the lookups: %s", provider, exc)
+        return _json(503, error="state store unavailable; retry later"), "unavailable"
+    if fo_id is not None and lookups.order_for_fulfillment_order(fo_id) is None:
+        found = await resolve_fulfillment_order(state.redis, state.keys, state.shopify, fo_id)
+        if isinstance(found, Unavailable):
+            log.error("%s webhook: order of fulfillment order %s not found now: %s", provider, fo_id, found.reason)
+            error = f"cannot find the order of fulfillment order {fo_id} now ({found.reason}); retry later"
+            return _json(503, error=error), "unavailable"
+        if isinstance(found, Unresolvable):
+            return Adapted(rejected=[Rejected("missing_field", found.reason)])
+        lookups = replace(lookups, fulfillment_orders={fo_id: found.order_id})
+    return adapt(provider, headers, parsed.body, lookups, state.settings.adapter_options)
+
+
 async def _ingest(state: _Ingest, provider: Provider, headers: dict[str, str], parsed: Parsed) -> Answer:
     assert state.redis is not None and state.ledger is not None and state.producer is not None
-    try:
-        lookups = await load_lookups(state.redis, state.keys, tracking_numbers(provider, parsed.body))
-    except (RedisError, OSError) as exc:
-        log.error("%s webhook: Redis unavailable for the tracking lookup: %s", provider, exc)
-        return _json(503, error="state store unavailable; retry later"), "unavailable"
-    adapted = adapt(provider, headers, parsed.body, lookups, state.settings.adapter_options)
+    adapted = await _adapted(state, provider, headers, parsed)
+    if not isinstance(adapted, Adapted):
+        return adapted
     out = outgoing(provider, parsed.original, adapted.events, adapted.rejected)
     if not out:
         return _accepted(provider, status="ignored", reason=adapted.ignored or "nothing to publish"), "ignored"
@@ -208,6 +239,7 @@ async def _start(app: web.Application) -> None:
         )
         state.owns_redis = True
     state.ledger = DeliveryLedger(state.redis, state.keys)
+    state.shopify = ShopifyAdmin.from_settings(s)
     if state.producer is None:
         producer = AIOKafkaProducer(bootstrap_servers=s.kafka_bootstrap, acks="all")
         await producer.start()
@@ -221,6 +253,8 @@ async def _stop(app: web.Application) -> None:
         await state.producer.stop()
     if state.owns_redis and state.redis is not None:
         await state.redis.aclose()
+    if state.shopify is not None:
+        await state.shopify.aclose()
 
 
 def build_app(

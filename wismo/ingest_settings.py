@@ -44,6 +44,23 @@ class IngestSettings(BaseSettings):
     """Ids of Zendesk ticket custom fields holding the order number (JSON list, e.g. ``["360001234"]``); passed
     to the Zendesk adapter (``AdapterOptions``)."""
 
+    shopify_shop_domain: str | None = None
+    """The shop's ``*.myshopify.com`` domain (e.g. ``acme.myshopify.com``). With ``shopify_admin_token`` it enables
+    the Admin API look-up of a fulfillment order's order (hold webhooks name only the fulfillment order:
+    :mod:`wismo.streams.shopify_admin`); without both, such webhooks are dead-lettered."""
+    shopify_admin_token: SecretStr | None = None
+    """Admin API access token of the shop's app (``shpat_...``); needs a fulfillment-orders read scope
+    (``read_merchant_managed_fulfillment_orders``, and ``read_third_party_fulfillment_orders`` for orders fulfilled
+    by a fulfillment service)."""
+    shopify_api_version: str = Field("2025-01", pattern=r"^(\d{4}-\d{2}|unstable)$")
+    """Admin API version of the look-up (``YYYY-MM``)."""
+    shopify_api_url: str | None = None
+    """Base URL replacing ``https://<shopify_shop_domain>`` (a proxy, or a stand-in in tests); the path
+    ``/admin/api/<version>/graphql.json`` is appended."""
+    shopify_admin_timeout_seconds: float = Field(3.0, gt=0, le=4.5)
+    """Time budget of one fulfillment-order look-up, its single retry included. Shopify waits 5 s for the webhook
+    answer, so the budget stays under it; when it runs out the webhook answers 503 and Shopify retries later."""
+
     shopify_webhook_secret: SecretStr | None = None
     easypost_webhook_secret: SecretStr | None = None
     aftership_webhook_secret: SecretStr | None = None
@@ -61,6 +78,17 @@ class IngestSettings(BaseSettings):
         }.get(provider)
         value = secret.get_secret_value() if secret is not None else ""
         return value or None
+
+    @property
+    def shopify_admin_token_value(self) -> str | None:
+        """The Admin API token; None when unset or empty."""
+        value = self.shopify_admin_token.get_secret_value() if self.shopify_admin_token is not None else ""
+        return value or None
+
+    @property
+    def shopify_admin_configured(self) -> bool:
+        """True when the fulfillment-order look-up can run: a shop (domain or API URL) and a token."""
+        return bool(self.shopify_shop_domain or self.shopify_api_url) and self.shopify_admin_token_value is not None
 
     @property
     def adapter_options(self) -> AdapterOptions:

@@ -181,6 +181,13 @@ class Keys:
         ingest uses it to attach carrier webhooks (EasyPost, AfterShip) that carry no order id."""
         return f"{self.prefix}:idx:track:{tracking_number}"
 
+    def by_fulfillment_order(self, fulfillment_order_id: str) -> str:
+        """Shopify fulfillment order id (numeric) -> its order id, written by the webhook ingest after the Admin
+        API named the order (hold webhooks name only the fulfillment order). A fulfillment order never moves to
+        another order, so the value never goes stale; TTL ``INDEX_TTL``, like the other indices: holds come
+        within an order's first weeks, and an expired entry only costs one more API call."""
+        return f"{self.prefix}:idx:fo:{fulfillment_order_id}"
+
     def ingest_delivery(self, provider: str, delivery_id: str) -> str:
         """Webhook delivery id seen by the ingest: value ``claimed`` while publishing, ``done`` after
         (TTL ``INGEST_CLAIM_SECONDS`` then ``INGEST_DEDUPE_TTL``)."""
