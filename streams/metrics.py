@@ -53,7 +53,7 @@ COUNTERS: dict[str, tuple[str, tuple[str, ...]]] = {
     "tool_failures_total": ("Live look-ups that failed (timeout, error, bad answer, circuit open).", ("system",)),
     "shadow_comparisons_total": (
         "Shadow mode: evaluations compared with the candidate policy, by outcome (same, different, live_only, "
-        "candidate_only).",
+        "candidate_only; candidate_failed counts batches the candidate could not run).",
         ("outcome",),
     ),
     "shadow_differences_total": ("Shadow mode: differing evaluations by the field that differs.", ("field",)),

@@ -399,9 +399,15 @@ class Worker:
 
     def _shadow(self, pb: PartitionBatch, loaded: Loaded, live: list[OutRecord]) -> list[OutRecord]:
         """Run the candidate policy on the same records and state (decoded afresh, written nowhere); return
-        the comparison records of the evaluations where it differs."""
+        the comparison records of the evaluations where it differs. A failure of the candidate is logged and
+        counted (``candidate_failed``) and never affects the live batch."""
         assert self.shadow is not None
-        candidate = pb.run(self.shadow, loaded, StateWrite(), BatchStats())
+        try:
+            candidate = pb.run(self.shadow, loaded, StateWrite(), BatchStats())
+        except Exception:  # the candidate must never hold up the live policy: counted, logged, skipped
+            self.shadow_stats.compared["candidate_failed"] += 1
+            log.exception("shadow policy failed on a batch of partition %d; comparison skipped", pb.partition)
+            return []
         self.shadow.stats.exception_to_update_seconds.clear()
 
         def decoded(outs: list[OutRecord]) -> list[dict[str, Any]]:
