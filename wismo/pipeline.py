@@ -242,8 +242,8 @@ class Pipeline:
 
     def _covered_by(self, event: Event) -> str | None:
         """A ``clock.tick`` re-evaluates its order (or, without one, every order in progress) at its own
-        time, which is what a due follow-up would do: the tick stands in for those follow-ups, so the
-        evaluation is attributed to it. ``"*"`` covers every order a sweep evaluates."""
+        time: a follow-up due at exactly that time is what the tick does anyway, so the tick stands in for it
+        (one evaluation, attributed to the tick). ``"*"`` covers every order a sweep evaluates."""
         if not isinstance(event, ClockTick) or event.event_id in self.state.seen:
             return None
         if event.event_id.startswith("followup:"):
@@ -252,8 +252,9 @@ class Pipeline:
         return event.order_id or "*"
 
     def advance_to(self, now: datetime, covered: str | None = None) -> list[Output]:
-        """Fire every follow-up due at or before ``now`` (event time), oldest first, except those of the
-        order(s) ``covered`` by the event about to be processed."""
+        """Fire every follow-up due at or before ``now`` (event time), oldest first, each at its own due time
+        (a promised checkpoint is kept at the promised time, not when the next event happens to arrive), except
+        one due exactly at ``now`` for an order ``covered`` by the clock tick about to be processed."""
         st = self.state
         if st.watermark is None or now > st.watermark:
             st.watermark = now
@@ -264,8 +265,8 @@ class Pipeline:
             case = st.cases.get(key)
             if case is None or case.wismo_case_id != case_id or not case.is_open or case.next_follow_up_due_at != due:
                 continue  # superseded commitment
-            if covered is not None and (key == covered or (covered == "*" and self.is_in_progress(key))):
-                continue  # the clock tick being processed evaluates this case itself
+            if due == now and covered is not None and (key == covered or (covered == "*" and self.is_in_progress(key))):
+                continue  # the clock tick being processed, at this very time, evaluates this case itself
             tick = ClockTick(
                 event_id=follow_up_event_id(case_id, due),
                 source="clock",
