@@ -33,6 +33,7 @@ import re
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -164,36 +165,19 @@ async def read_input_lines(
     )
     await consumer.start()
     try:
-        existing = await consumer.topics()  # lists every topic: never names (and so creates) a missing one
-        tps: list[TopicPartition] = []
-        for name in names:
-            if name in existing:
-                tps += [TopicPartition(name, p) for p in sorted(consumer.partitions_for_topic(name) or ())]
-        known = {(tp.topic, tp.partition) for tp in tps}
+        window = await read_window(consumer, names, since_ms, idle_timeout_s)
+        known = {(tp.topic, tp.partition) for tp in window.tps}
         for topic, partition in explicit:
             if (topic, partition) not in known:
-                what = f"partition {partition} of {topic}" if topic in existing else f"topic {topic}"
+                what = f"partition {partition} of {topic}" if topic in window.existing else f"topic {topic}"
                 raise ValueError(f"--offsets names {what}, which does not exist")
-        if not tps:
+        if not window.tps:
             return []
-        consumer.assign(tps)
-        begins: dict[TopicPartition, int] = await consumer.beginning_offsets(tps)
-        ends = await true_end_offsets(consumer, tps, begins=begins, timeout=idle_timeout_s)
-        starts = dict(begins)
-        if since_ms is not None:
-            found = await consumer.offsets_for_times({tp: since_ms for tp in tps})
-            for tp in tps:
-                hit = found.get(tp)
-                # No match -> nothing to read. Tansu answers a time after the last record with offset 0 and
-                # timestamp -1 instead of None: treat a negative timestamp as "no match" too.
-                if hit is None or hit.timestamp is None or hit.timestamp < 0 or hit.offset >= ends[tp]:
-                    starts[tp] = ends[tp]
-                else:
-                    starts[tp] = max(begins[tp], hit.offset)
+        tps, begins, starts, ends = window.tps, window.begins, window.starts, window.ends
         for (topic, partition), offset in explicit.items():
             tp = TopicPartition(topic, partition)
             starts[tp] = min(max(begins[tp], offset), ends[tp])
-        records = await _fetch(consumer, tps, starts, ends, until_end=until_end, idle_timeout_s=idle_timeout_s)
+        records = await fetch_range(consumer, tps, starts, ends, until_end=until_end, idle_timeout_s=idle_timeout_s)
     finally:
         await consumer.stop()
     return _in_order(records, names, topic_prefix + CLOCK_TOPIC)
@@ -203,7 +187,50 @@ _Rec = tuple[int, int, int, str, bytes]
 """(timestamp, offset, partition, topic, value) of one record."""
 
 
-async def _fetch(
+@dataclass
+class ReadWindow:
+    """What a read-only snapshot read covers: the topics that exist, their partitions, and per partition the
+    log start, the first offset to read and the end captured before reading."""
+
+    existing: set[str]
+    tps: list[TopicPartition]
+    begins: dict[TopicPartition, int]
+    starts: dict[TopicPartition, int]
+    ends: dict[TopicPartition, int]
+
+
+async def read_window(
+    consumer: AIOKafkaConsumer, names: list[str], since_ms: int | None, idle_timeout_s: float
+) -> ReadWindow:
+    """The partitions of those of ``names`` that exist (topics are listed first: a Metadata request naming a
+    missing topic would create it), assigned to ``consumer``; each read from the first record at or after
+    ``since_ms`` (the broker's time index), else from its log start, up to its true end (see
+    :func:`~wismo.streams.progress.true_end_offsets`)."""
+    existing = set(await consumer.topics())
+    tps: list[TopicPartition] = []
+    for name in names:
+        if name in existing:
+            tps += [TopicPartition(name, p) for p in sorted(consumer.partitions_for_topic(name) or ())]
+    if not tps:
+        return ReadWindow(existing, [], {}, {}, {})
+    consumer.assign(tps)
+    begins: dict[TopicPartition, int] = await consumer.beginning_offsets(tps)
+    ends = await true_end_offsets(consumer, tps, begins=begins, timeout=idle_timeout_s)
+    starts = dict(begins)
+    if since_ms is not None:
+        found = await consumer.offsets_for_times({tp: since_ms for tp in tps})
+        for tp in tps:
+            hit = found.get(tp)
+            # No match -> nothing to read. Tansu answers a time after the last record with offset 0 and
+            # timestamp -1 instead of None: treat a negative timestamp as "no match" too.
+            if hit is None or hit.timestamp is None or hit.timestamp < 0 or hit.offset >= ends[tp]:
+                starts[tp] = ends[tp]
+            else:
+                starts[tp] = max(begins[tp], hit.offset)
+    return ReadWindow(existing, tps, begins, starts, ends)
+
+
+async def fetch_range(
     consumer: AIOKafkaConsumer,
     tps: list[TopicPartition],
     starts: Mapping[TopicPartition, int],
@@ -212,6 +239,9 @@ async def _fetch(
     until_end: bool,
     idle_timeout_s: float,
 ) -> list[_Rec]:
+    """Records ``(timestamp, offset, partition, topic, value)`` of ``tps`` from ``starts``: up to ``ends`` when
+    ``until_end``, else also what arrives meanwhile until a poll returns nothing. TimeoutError when no record
+    arrives for ``idle_timeout_s`` while a partition is short of its end."""
     pending: set[TopicPartition] = set()
     for tp in tps:
         consumer.seek(tp, starts[tp])

@@ -10,17 +10,13 @@ topic created (topics are listed first and only existing ones assigned).
 from __future__ import annotations
 
 import asyncio
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 
 from wismo.records import OUTPUT_TOPICS
-
-if TYPE_CHECKING:
-    from aiokafka import AIOKafkaConsumer, TopicPartition
 
 MAX_NOTES_PER_TOPIC = 5
 """Unreadable lines listed per topic (all are counted)."""
@@ -87,35 +83,6 @@ def read_dir(path: str | Path) -> ReportInput:
     return out.done()
 
 
-async def _read_to_end(
-    consumer: AIOKafkaConsumer,
-    starts: dict[TopicPartition, int],
-    ends: dict[TopicPartition, int],
-    idle_timeout_s: float,
-) -> list[tuple[TopicPartition, int, bytes | None]]:
-    pending = {tp for tp in starts if starts[tp] < ends[tp]}
-    for tp, offset in starts.items():
-        consumer.seek(tp, offset)
-        if tp not in pending:
-            consumer.pause(tp)
-    got: list[tuple[TopicPartition, int, bytes | None]] = []
-    last = time.monotonic()
-    while pending:
-        batch = await consumer.getmany(timeout_ms=POLL_MS)
-        if batch:
-            last = time.monotonic()
-        elif time.monotonic() - last > idle_timeout_s:
-            short = ", ".join(f"{tp.topic}[{tp.partition}]" for tp in sorted(pending))
-            raise TimeoutError(f"no record for {idle_timeout_s:.0f} s while reading to the end of {short}")
-        for tp, msgs in batch.items():
-            got += [(tp, m.offset, m.value) for m in msgs if m.offset < ends[tp]]
-        for tp in list(pending):
-            if await consumer.position(tp) >= ends[tp]:
-                pending.discard(tp)
-                consumer.pause(tp)
-    return got
-
-
 async def read_kafka_async(
     bootstrap: str, *, topic_prefix: str = "", since_ms: int | None = None, idle_timeout_s: float = IDLE_TIMEOUT_S
 ) -> ReportInput:
@@ -123,9 +90,9 @@ async def read_kafka_async(
     taken before reading; with ``since_ms``, from the first record whose broker timestamp (when the worker
     published it) is at or after it. A missing topic is noted and read as empty. Raises TimeoutError when a
     partition stops answering and aiokafka's KafkaError when the broker cannot be reached."""
-    from aiokafka import AIOKafkaConsumer, TopicPartition
+    from aiokafka import AIOKafkaConsumer
 
-    from wismo.streams.progress import true_end_offsets
+    from wismo.streams.kafka_replay import fetch_range, read_window
 
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap,
@@ -143,35 +110,21 @@ async def read_kafka_async(
         await consumer.stop()  # a failed start leaves the client open
         raise
     try:
-        existing = await consumer.topics()  # lists every topic: never names (and so creates) a missing one
         canonical = {topic_prefix + t: t for t in OUTPUT_TOPICS}
-        tps: list[TopicPartition] = []
+        window = await read_window(consumer, list(canonical), since_ms, idle_timeout_s)
         for name in canonical:
-            if name in existing:
-                tps += [TopicPartition(name, p) for p in sorted(consumer.partitions_for_topic(name) or ())]
-            else:
+            if name not in window.existing:
                 out.result.notes.append(f"topic {name} does not exist; read as empty")
-        if not tps:
+        if not window.tps:
             return out.done()
-        consumer.assign(tps)
-        begins: dict[TopicPartition, int] = await consumer.beginning_offsets(tps)
-        ends = await true_end_offsets(consumer, tps, begins=begins, timeout=idle_timeout_s)
-        starts = dict(begins)
-        if since_ms is not None:
-            found = await consumer.offsets_for_times({tp: since_ms for tp in tps})
-            for tp in tps:
-                hit = found.get(tp)
-                # Tansu answers a time after the last record with timestamp -1 instead of None: no match.
-                if hit is None or hit.timestamp is None or hit.timestamp < 0 or hit.offset >= ends[tp]:
-                    starts[tp] = ends[tp]
-                else:
-                    starts[tp] = max(begins[tp], hit.offset)
-        got = await _read_to_end(consumer, starts, ends, idle_timeout_s)
+        records = await fetch_range(
+            consumer, window.tps, window.starts, window.ends, until_end=True, idle_timeout_s=idle_timeout_s
+        )
     finally:
         await consumer.stop()
-    got.sort(key=lambda r: (r[0].topic, r[0].partition, r[1]))
-    for tp, offset, value in got:
-        out.add(canonical[tp.topic], value or b"", f"{tp.topic}[{tp.partition}] offset {offset}")
+    records.sort(key=lambda r: (r[3], r[2], r[1]))  # topic, partition, offset
+    for _, offset, partition, topic, value in records:
+        out.add(canonical[topic], value, f"{topic}[{partition}] offset {offset}")
     return out.done()
 
 
