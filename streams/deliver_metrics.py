@@ -13,10 +13,10 @@ from collections.abc import Iterable, Iterator
 from typing import get_args
 
 from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import CounterMetricFamily, Metric
+from prometheus_client.core import Metric
 from prometheus_client.registry import Collector
 from wismo.sinks.audit import AuditOutcome, DeliveryStats
-from wismo.streams.metrics import DELIVERY_COUNTERS, PREFIX
+from wismo.streams.metrics import DELIVERY_COUNTERS, counter_family
 
 AUDIT_OUTCOMES: tuple[AuditOutcome, ...] = get_args(AuditOutcome)
 
@@ -40,17 +40,11 @@ class _DeliveryCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         s = self.stats
         targets = sorted({*self.targets, *(t for t, _ in s.outcomes), *s.dead_lettered})
-        attempts = _family("delivery_attempts_total")
-        for target in targets:
-            for outcome in AUDIT_OUTCOMES:
-                attempts.add_metric([target, outcome], s.outcomes.get((target, outcome), 0))
-        yield attempts
-        dead = _family("delivery_dead_letters_total")
-        for target in targets:
-            dead.add_metric([target], s.dead_lettered.get(target, 0))
-        yield dead
-
-
-def _family(name: str) -> CounterMetricFamily:
-    doc, labels = DELIVERY_COUNTERS[name]
-    return CounterMetricFamily(PREFIX + name.removesuffix("_total"), doc, labels=list(labels))
+        yield counter_family(
+            DELIVERY_COUNTERS,
+            "delivery_attempts_total",
+            (((t, o), s.outcomes.get((t, o), 0)) for t in targets for o in AUDIT_OUTCOMES),
+        )
+        yield counter_family(
+            DELIVERY_COUNTERS, "delivery_dead_letters_total", (((t,), s.dead_lettered.get(t, 0)) for t in targets)
+        )

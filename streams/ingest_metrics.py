@@ -28,10 +28,10 @@ from collections.abc import Iterable, Iterator
 from typing import Literal, get_args
 
 from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import CounterMetricFamily, Metric
+from prometheus_client.core import Metric
 from prometheus_client.registry import Collector
 from wismo.processors.adapters.base import PROVIDERS
-from wismo.streams.metrics import INGEST_COUNTERS, PREFIX
+from wismo.streams.metrics import INGEST_COUNTERS, counter_family
 
 WebhookOutcome = Literal[
     "accepted",
@@ -74,8 +74,4 @@ class _WebhookCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         counted = self.metrics.webhooks
         shown = {(p, o) for p in self.metrics.providers for o in OUTCOMES} | set(counted)
-        doc, labels = INGEST_COUNTERS["webhooks_total"]
-        fam = CounterMetricFamily(PREFIX + "webhooks", doc, labels=list(labels))
-        for provider, outcome in sorted(shown):
-            fam.add_metric([provider, outcome], counted.get((provider, outcome), 0))
-        yield fam
+        yield counter_family(INGEST_COUNTERS, "webhooks_total", ((k, counted.get(k, 0)) for k in sorted(shown)))

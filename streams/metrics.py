@@ -99,6 +99,18 @@ EXPORTED = {PREFIX + n for n in (*COUNTERS, *GAUGES, *HISTOGRAMS, *DELIVERY_COUN
 """Every metric family name this module exports (deploy/ checks its dashboards and alerts against it)."""
 
 
+def counter_family(
+    catalogue: dict[str, tuple[str, tuple[str, ...]]], name: str, samples: Iterable[tuple[tuple[str, ...], float]]
+) -> CounterMetricFamily:
+    """The counter ``name`` of a catalogue above (``COUNTERS``, ``DELIVERY_COUNTERS``, ``INGEST_COUNTERS``) with
+    its help text and labels, holding ``samples`` (label values, count)."""
+    doc, labels = catalogue[name]
+    fam = CounterMetricFamily(PREFIX + name.removesuffix("_total"), doc, labels=list(labels))
+    for values, n in samples:
+        fam.add_metric(list(values), n)
+    return fam
+
+
 class WorkerMetrics:
     """The registry of one worker. ``observe_batch`` after each batch; ``render()`` for ``/metrics``."""
 
@@ -189,11 +201,7 @@ class _StatsCollector(Collector):
 
     @staticmethod
     def _counter(name: str, samples: Iterable[tuple[tuple[str, ...], float]]) -> CounterMetricFamily:
-        doc, labels = COUNTERS[name]
-        fam = CounterMetricFamily(PREFIX + name.removesuffix("_total"), doc, labels=list(labels))
-        for values, n in samples:
-            fam.add_metric(list(values), n)
-        return fam
+        return counter_family(COUNTERS, name, samples)
 
     @staticmethod
     def _gauge(name: str, samples: Iterable[tuple[tuple[str, ...], float]]) -> GaugeMetricFamily:
