@@ -12,26 +12,20 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import NoDecode
 
 from wismo.records import TOPIC_ACTIONS, TOPIC_ESCALATIONS, TOPIC_NOTES, TOPIC_REPLIES
+from wismo.settings import DeploymentSettings
 from wismo.state_keys import DELIVERY_LEASE_SECONDS
 
 ACTION_TOPICS = (TOPIC_REPLIES, TOPIC_NOTES, TOPIC_ESCALATIONS, TOPIC_ACTIONS)
 """The four topics carrying action records (EVENTS.md); what the delivery sinks consume."""
 
 
-class DeliverySettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="WISMO_", extra="ignore")
-
-    # ---- shared with the worker ------------------------------------------------------------------------
-    kafka_bootstrap: str = "127.0.0.1:9092"
-    redis_url: str = "redis://127.0.0.1:6379/0"
-    topic_prefix: str = ""
-    """Prefix of every topic name, as for the worker."""
+class DeliverySettings(DeploymentSettings):
+    # ---- shared with the worker (Kafka, Redis and the prefixes come from DeploymentSettings) -------------
     group_id: str = "wismo"
     """The deployment's consumer group; the sinks use ``<group_id>-deliver`` unless ``delivery_group_id``."""
-    key_prefix: str = "wismo"
     policy_file: Path | None = None
     """The policy the workers run (its ``rollout.demotion`` limits: a condition whose deliveries fail too often
     is demoted to testing mode); the packaged default when unset."""

@@ -9,24 +9,17 @@ accepted unsigned.
 from __future__ import annotations
 
 from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from wismo.processors.adapters.base import PROVIDERS, AdapterOptions, Provider
+from wismo.settings import DeploymentSettings
 from wismo.state_keys import INGEST_CLAIM_SECONDS
 
 MIB = 1024 * 1024
 
 
-class IngestSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="WISMO_", extra="ignore")
-
-    kafka_bootstrap: str = "127.0.0.1:9092"
-    """Comma-separated bootstrap servers (same variable as the worker)."""
-    redis_url: str = "redis://127.0.0.1:6379/0"
-    topic_prefix: str = ""
-    """Prefix of every topic name, as for the worker."""
-    key_prefix: str = "wismo"
-    """Prefix of every Redis key, as for the worker (the ingest reads the worker's tracking index)."""
+class IngestSettings(DeploymentSettings):
+    """The ingest's own settings; Kafka, Redis and the prefixes are the deployment's (it reads the worker's
+    tracking index)."""
 
     ingest_host: str = "0.0.0.0"
     ingest_port: int = Field(8090, ge=0, le=65535)
@@ -40,7 +33,7 @@ class IngestSettings(BaseSettings):
     ingest_redis_timeout_seconds: float = Field(2.0, gt=0)
     """Socket timeout of Redis calls; Redis unreachable -> 503 and nothing published."""
 
-    zendesk_order_number_fields: list[str] = []
+    zendesk_order_number_fields: list[str] = Field(default_factory=list)
     """Ids of Zendesk ticket custom fields holding the order number (JSON list, e.g. ``["360001234"]``); passed
     to the Zendesk adapter (``AdapterOptions``)."""
 

@@ -19,12 +19,23 @@ DEFAULT_SWEEP_SECONDS = 900.0
 """15 minutes: a time threshold (hours, per the policy) is noticed at most this late."""
 
 
-class WorkerSettings(BaseSettings):
+class DeploymentSettings(BaseSettings):
+    """What every wismo process of one deployment shares (worker, ``wismo ingest``, ``wismo deliver``): the same
+    variables, so one environment file serves them all."""
+
     model_config = SettingsConfigDict(env_prefix="WISMO_", extra="ignore")
 
     kafka_bootstrap: str = "127.0.0.1:9092"
     """Comma-separated bootstrap servers."""
     redis_url: str = "redis://127.0.0.1:6379/0"
+    topic_prefix: str = ""
+    """Prefix of every topic name (``<prefix>wismo.in.oms``), for several deployments on one cluster (and for
+    tests). Empty: the names of topics.yaml."""
+    key_prefix: str = "wismo"
+    """Prefix of every Redis key (two deployments may share one Redis with different prefixes)."""
+
+
+class WorkerSettings(DeploymentSettings):
     policy_file: Path | None = None
     """Policy YAML; the packaged default policy when unset."""
     shadow_policy_file: Path | None = None
@@ -33,17 +44,12 @@ class WorkerSettings(BaseSettings):
     written (``mode`` overrides only the live policy). Doubles the pipeline's CPU while set."""
     topics_file: Path | None = None
     """topics.yaml; the packaged copy when unset (topic names, partition counts)."""
-    topic_prefix: str = ""
-    """Prefix of every topic name (``<prefix>wismo.in.oms``), for several deployments on one cluster (and for
-    tests). Empty: the names of topics.yaml."""
     group_id: str = "wismo"
     """Kafka consumer group of the workers. One group = one deployment; scale by adding workers (up to the
     partition count)."""
     session_timeout_ms: int = Field(10_000, ge=1000)
     """Consumer-group session timeout: how soon a dead worker's partitions move to the others."""
     heartbeat_interval_ms: int = Field(3_000, ge=100)
-    key_prefix: str = "wismo"
-    """Prefix of every Redis key (two deployments may share one Redis with different prefixes)."""
     mode: Mode | None = None
     """Overrides the policy's mode for every channel and condition (like ``wismo replay --mode``)."""
     batch_max_records: int = Field(2000, ge=1)
