@@ -20,9 +20,9 @@ import os
 from aiokafka.errors import KafkaError
 from redis.asyncio import Redis
 
+from wismo.cli_stream import settings_from_args
 from wismo.conditions import PRECEDENCE
 from wismo.policy import load_policy
-from wismo.settings import WorkerSettings
 from wismo.state_keys import Keys
 from wismo.streams.controls import demote, promote, read_controls, set_kill_switch
 from wismo.streams.status import Status, gather_kafka, gather_redis, render
@@ -30,9 +30,9 @@ from wismo.streams.topics import load_topics
 
 
 def cmd_control(args: argparse.Namespace) -> int:
-    settings = WorkerSettings()
-    redis = Redis.from_url(args.redis or settings.redis_url, socket_connect_timeout=5)
-    keys = Keys(args.key_prefix or settings.key_prefix)
+    settings = settings_from_args(args)
+    redis = Redis.from_url(settings.redis_url, socket_connect_timeout=5)
+    keys = Keys(settings.key_prefix)
 
     async def run() -> int:
         try:
@@ -59,15 +59,7 @@ def cmd_control(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    settings = WorkerSettings()
-    if args.redis:
-        settings.redis_url = args.redis
-    if args.bootstrap:
-        settings.kafka_bootstrap = args.bootstrap
-    if args.topic_prefix is not None:
-        settings.topic_prefix = args.topic_prefix
-    if args.key_prefix:
-        settings.key_prefix = args.key_prefix
+    settings = settings_from_args(args)
     policy = load_policy(settings.policy_file)
     if settings.mode is not None:
         policy = policy.with_mode_override(settings.mode)

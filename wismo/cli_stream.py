@@ -37,7 +37,8 @@ EXIT_USAGE = 2
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "day.ndjson"
 
 
-def _settings(args: argparse.Namespace) -> WorkerSettings:
+def settings_from_args(args: argparse.Namespace) -> WorkerSettings:
+    """``WISMO_*`` settings with the command's flags (those it has and were given) on top."""
     overrides: dict[str, Any] = {
         "kafka_bootstrap": getattr(args, "bootstrap", None),
         "redis_url": getattr(args, "redis", None),
@@ -46,6 +47,7 @@ def _settings(args: argparse.Namespace) -> WorkerSettings:
         "mode": getattr(args, "mode", None),
         "clock": getattr(args, "clock", None),
         "topic_prefix": getattr(args, "topic_prefix", None),
+        "key_prefix": getattr(args, "key_prefix", None) or None,
         "web_port": getattr(args, "web_port", None),
     }
     return WorkerSettings(**{k: v for k, v in overrides.items() if v is not None})
@@ -57,7 +59,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     from wismo.streams.app import create_app
 
-    settings = _settings(args)
+    settings = settings_from_args(args)
     try:
         policy = load_policy(settings.policy_file)
     except PolicyError as exc:
