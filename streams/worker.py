@@ -52,6 +52,7 @@ from aiokafka.structs import ConsumerRecord
 from redis.asyncio import Redis
 from wismo.processors.intake import dead_letter
 from wismo.streams.controls import RuntimeControls
+from wismo.streams.gc_policy import GcPolicy
 from wismo.streams.live_lookups import LiveLookupClient
 from wismo.streams.metrics import WorkerMetrics
 from wismo.streams.partition_batch import BatchStats, InRecord, OutRecord, PartitionBatch, partition_of
@@ -132,6 +133,7 @@ class Worker:
         self.shadow = Pipeline(load_policy(settings.shadow_policy_file)) if settings.shadow_policy_file else None
         self.shadow_stats = ShadowStats()
         self.cache = DecodedCache(settings.state_cache_entries)
+        self.gc = GcPolicy(settings.gc_full_collect_seconds)
         self.partitions = 0
         self.committed: dict[TopicPartition, int] = {}
         self.forwarded: dict[TopicPartition, int] = {}
@@ -214,6 +216,7 @@ class Worker:
                 async with self._lock:
                     if generation == self._generation and self._assigned.is_set():
                         await self.process(batch)
+                self.gc.after_batch()
         finally:
             try:
                 await self.close()

@@ -298,9 +298,11 @@ class Pipeline:
                 return self._follow_up_tick(event)
             if event.order_id is None:
                 out: list[Output] = []
-                for key in sorted(st.cases):
-                    if self.is_in_progress(key):
-                        out += self._evaluate(key, event)
+                contexts = st.contexts
+                # open cases first (most are closed once delivered), then the context checks
+                swept = sorted(k for k, c in st.cases.items() if c.status == "open" and in_progress(c, contexts.get(k)))
+                for key in swept:
+                    out += self._evaluate(key, event)
                 return out
             return self._evaluate(event.order_id, event)
         if isinstance(event, ReviewDecision):

@@ -61,6 +61,10 @@ class WorkerSettings(DeploymentSettings):
     state_cache_entries: int = Field(10_000, ge=0)
     """Decoded order contexts (and as many cases) kept per worker between batches (streams/state_cache.py);
     ~5 KB each. 0 disables the cache."""
+    gc_full_collect_seconds: float = Field(600.0, ge=0)
+    """Between batches the worker freezes its long-lived objects so the cyclic garbage collector stops
+    re-walking the state cache (a 90-125 ms stall each time, see streams/gc_policy.py); one full collection
+    runs this often instead. 0 = the interpreter's default collector."""
     poll_timeout_ms: int = Field(50, ge=1)
     """How long a poll waits for the first message. Bounds the added latency at low load."""
     clock: Literal["wall", "event"] = "wall"
