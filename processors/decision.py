@@ -54,6 +54,7 @@ from wismo.records import (
     Kind,
     Mode,
     decision_record,
+    engine_record,
 )
 
 ESCALATION_DEADLINE = {
@@ -172,10 +173,11 @@ def _deliver(ev: Evaluation, a: Assessment, kind: Kind, text: str, mode: Mode, c
     aid = action_id(ev.event.event_id, ev.case.wismo_case_id, kind)
     base = _base(ev, a, aid=aid, kind=kind, mode=mode, text=text, channel=channel, ticket=ticket)
     if mode == "live":
-        _emit(ev, TOPIC_REPLIES, ActionRecord(**base))
+        _emit(ev, TOPIC_REPLIES, engine_record(ActionRecord, base))
     else:
         base["kind"] = "internal_note"
-        _emit(ev, TOPIC_NOTES, ActionRecord(**base, draft=True, draft_kind=kind, note_reason="testing_mode"))
+        base.update(draft=True, draft_kind=kind, note_reason="testing_mode")
+        _emit(ev, TOPIC_NOTES, engine_record(ActionRecord, base))
     return aid
 
 
@@ -193,12 +195,15 @@ def _note(
     violations: list[str] | None = None,
 ) -> None:
     aid = action_id(ev.event.event_id, ev.case.wismo_case_id, draft_kind or "internal_note", sub)
-    rec = ActionRecord(
-        **_base(ev, a, aid=aid, kind="internal_note", mode=mode, text=text, channel=channel, ticket=ticket),
-        draft=draft_kind is not None,
-        draft_kind=draft_kind,
-        note_reason=reason,
-        guardrail_violations=violations or [],
+    rec = engine_record(
+        ActionRecord,
+        _base(ev, a, aid=aid, kind="internal_note", mode=mode, text=text, channel=channel, ticket=ticket)
+        | {
+            "draft": draft_kind is not None,
+            "draft_kind": draft_kind,
+            "note_reason": reason,
+            "guardrail_violations": violations or [],
+        },
     )
     _emit(ev, TOPIC_NOTES, rec)
 
@@ -426,16 +431,19 @@ def _drafts(
             f"Writes {'enabled' if el.write_enabled else 'disabled'} by policy."
         ).strip()
         amount = str(ctx.order_value) if action in ("refund", "replacement") else None
-        rec = ActionDraftRecord(
-            **_base(ev, a, aid=aid, kind="action_draft", mode=mode, text=text, channel=channel, ticket=ticket),
-            action_type=action,
-            approval_state=state,
-            eligible=el.eligible,
-            eligibility_reasons=list(el.reasons),
-            requires_approval=el.requires_approval,
-            write_enabled=el.write_enabled,
-            amount=amount,
-            currency=ctx.currency or None,
+        rec = engine_record(
+            ActionDraftRecord,
+            _base(ev, a, aid=aid, kind="action_draft", mode=mode, text=text, channel=channel, ticket=ticket)
+            | {
+                "action_type": action,
+                "approval_state": state,
+                "eligible": el.eligible,
+                "eligibility_reasons": list(el.reasons),
+                "requires_approval": el.requires_approval,
+                "write_enabled": el.write_enabled,
+                "amount": amount,
+                "currency": ctx.currency or None,
+            },
         )
         _emit(ev, TOPIC_ACTIONS, rec)
         ev.case.drafts[aid] = DraftState(action_id=aid, action_type=action, approval_state=state)
@@ -501,18 +509,21 @@ def _escalate(
     base["recommended_action"] = (
         "escalate" if a.recommended_action not in ("replacement_review", "refund_review") else a.recommended_action
     )
-    rec = EscalationRecord(
-        **base,
-        escalation_id=aid,
-        team=a.team,
-        priority=priority,
-        order_facts=facts,
-        customer_impact=a.customer_impact or "The customer is waiting for an accurate answer.",
-        requested_decision=a.requested_decision or "Review the case and decide the next step.",
-        decision_options=["approved", "denied", "changes_requested", "manual_takeover"],
-        deadline=deadline,
-        answer_via=f"review.decision event on wismo.in.review with escalation_id={aid}",
-        action_draft_ids=draft_ids,
+    rec = engine_record(
+        EscalationRecord,
+        base
+        | {
+            "escalation_id": aid,
+            "team": a.team,
+            "priority": priority,
+            "order_facts": facts,
+            "customer_impact": a.customer_impact or "The customer is waiting for an accurate answer.",
+            "requested_decision": a.requested_decision or "Review the case and decide the next step.",
+            "decision_options": ["approved", "denied", "changes_requested", "manual_takeover"],
+            "deadline": deadline,
+            "answer_via": f"review.decision event on wismo.in.review with escalation_id={aid}",
+            "action_draft_ids": draft_ids,
+        },
     )
     _emit(ev, TOPIC_ESCALATIONS, rec)
     case.escalations[aid] = OpenEscalation(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import orjson
 from pydantic import BaseModel, ConfigDict
@@ -233,9 +233,64 @@ def decision_record(
     return rec
 
 
+R = TypeVar("R", bound=_Record)
+
+
+@dataclass(frozen=True, slots=True)
+class _Layout:
+    """A record model's fields in declaration order, with the default of each optional one."""
+
+    names: tuple[str, ...]
+    defaults: dict[str, Any]
+    required: frozenset[str]
+
+
+_LAYOUTS: dict[type[BaseModel], _Layout] = {}
+
+
+def _layout(cls: type[BaseModel]) -> _Layout:
+    layout = _LAYOUTS.get(cls)
+    if layout is None:
+        fields = cls.model_fields
+        defaults = {n: f.default for n, f in fields.items() if not f.is_required()}
+        layout = _LAYOUTS[cls] = _Layout(tuple(fields), defaults, frozenset(n for n in fields if n not in defaults))
+    return layout
+
+
+def engine_record(cls: type[R], values: dict[str, Any]) -> R:
+    """Build an action record from values the engine itself produced, without re-validating them (several per
+    customer message, on the hot path); fields not given take their defaults (a fresh copy of a list). A
+    missing required field or an unknown one raises ``TypeError`` (a bug, never bad input). The test suite
+    validates every emitted record against its model, which keeps this honest (tests/unit/test_records.py)."""
+    layout = _layout(cls)
+    if not layout.required <= values.keys() or len(values.keys() - layout.required - layout.defaults.keys()):
+        raise TypeError(
+            f"{cls.__name__}: missing {sorted(layout.required - values.keys())}, "
+            f"unknown {sorted(values.keys() - layout.required - layout.defaults.keys())}"
+        )
+    data = {}
+    for name in layout.names:
+        if name in values:
+            data[name] = values[name]
+        else:
+            default = layout.defaults[name]
+            data[name] = list(default) if isinstance(default, list) else default
+    rec = cls.__new__(cls)
+    object.__setattr__(rec, "__dict__", data)
+    _set_fields_set(rec, set(values))
+    _set_extra(rec, None)
+    _set_private(rec, None)
+    return rec
+
+
+_DIRECT_JSON = frozenset({DecisionRecord, ActionRecord, EscalationRecord, ActionDraftRecord})
+"""Records whose ``__dict__`` holds only JSON values, datetimes and dicts/lists of them, in field order: orjson
+writes them exactly as pydantic does (UTC as ``Z``)."""
+
+
 def record_json(rec: BaseModel) -> bytes:
-    """One record as JSON bytes. Decision records (one per evaluation) take a direct orjson path that writes
-    the same JSON as pydantic (UTC as ``Z``); everything else goes through the model's serializer."""
-    if type(rec) is DecisionRecord:
+    """One record as JSON bytes. The engine's records (one or more per evaluation) take a direct orjson path
+    that writes the same JSON as pydantic; everything else goes through the model's serializer."""
+    if type(rec) in _DIRECT_JSON:
         return orjson.dumps(rec.__dict__, option=orjson.OPT_UTC_Z)
     return rec.model_dump_json().encode()
