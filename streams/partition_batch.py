@@ -46,6 +46,7 @@ from wismo.pipeline import (
     TicketLookup,
     in_progress,
     norm_order_number,
+    sweep_slice_tick,
 )
 from wismo.records import TOPIC_DLQ, DeadLetter, record_json
 from wismo.state_codec import decode_case, decode_context, encode_case, encode_context
@@ -145,6 +146,17 @@ class BatchStats:
     redelivered: int = 0
     """messages already applied before a crash (recognised by their claimant), skipped"""
     forwarded: int = 0
+    sweep_sliced: int = 0
+    """orders of a large sweep sent back as per-order ticks instead of evaluated in the sweep's batch"""
+
+
+SWEEP_SLICE = "forward:sweep"
+"""Pseudo-topic of a deferred sweep evaluation (:func:`~wismo.pipeline.sweep_slice_tick`): the worker publishes it
+to the clock topic, keyed by the order id, so it comes back on this partition."""
+
+
+def _is_sweep(ev: Event | None) -> bool:
+    return isinstance(ev, ClockTick) and ev.order_id is None and not ev.event_id.startswith("followup:")
 
 
 @dataclass
@@ -160,6 +172,11 @@ class PartitionBatch:
     candidates: set[str] = field(default_factory=set)
     """order ids loaded only to match a ticket (read, never written unless owned)"""
     has_sweep: bool = False
+    sweep_inline: int | None = None
+    """Most in-progress orders a sweep evaluates in its own batch (the first, by key, and any order the batch
+    loads anyway); the others get a per-order tick each (``None``: all inline). Bounds how long one sweep holds
+    up a partition and how much state one batch loads."""
+    sweep_rest: list[str] = field(default_factory=list)
     follow_up_members: list[str] = field(default_factory=list)
     tool_failures: dict[str, str] = field(default_factory=dict)
     """order id -> the live look-up that failed for it in this batch (routes its contact to missing data)"""
@@ -179,7 +196,7 @@ class PartitionBatch:
                 self.intakes.append(Intake(rec, None, parsed, f"dlq@{rec.claimant}"))
                 continue
             key = parsed.event_id
-            if isinstance(parsed, ClockTick) and parsed.order_id is None and not key.startswith("followup:"):
+            if _is_sweep(parsed):
                 key = f"{key}@{self.partition}"
                 self.has_sweep = True
             self.intakes.append(Intake(rec, parsed, None, key))
@@ -248,8 +265,11 @@ class PartitionBatch:
             self._want(req, key)
             req.seen.add(follow_up_event_id(case_id, datetime.fromisoformat(due)))
         if self.has_sweep:
-            for key in first.in_progress.get(self.partition, ()):
+            members = sorted(first.in_progress.get(self.partition, ()))
+            inline = members if self.sweep_inline is None else members[: self.sweep_inline]
+            for key in inline:
                 self._want(req, key)
+            self.sweep_rest = [k for k in members[len(inline) :] if k not in self.primary]
 
     # ---- live look-ups (policy ``lookups``) ------------------------------------------------------------
 
@@ -360,6 +380,13 @@ class PartitionBatch:
                 i.event, raw=i.rec.value, source_name=source_name(i.rec), line=i.rec.offset
             )
             out += self._records(outputs, stats)
+            if self.sweep_rest and _is_sweep(i.event):
+                assert isinstance(i.event, ClockTick)
+                out += [
+                    OutRecord(SWEEP_SLICE, key.encode(), sweep_slice_tick(i.event, key).model_dump_json().encode())
+                    for key in self.sweep_rest
+                ]
+                stats.sweep_sliced += len(self.sweep_rest)
         self._collect(pipeline, view, before, loaded, write)
         return out
 

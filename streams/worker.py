@@ -55,7 +55,7 @@ from wismo.streams.controls import RuntimeControls
 from wismo.streams.gc_policy import GcPolicy
 from wismo.streams.live_lookups import LiveLookupClient
 from wismo.streams.metrics import WorkerMetrics
-from wismo.streams.partition_batch import BatchStats, InRecord, OutRecord, PartitionBatch, partition_of
+from wismo.streams.partition_batch import SWEEP_SLICE, BatchStats, InRecord, OutRecord, PartitionBatch, partition_of
 from wismo.streams.progress import true_end_offsets
 from wismo.streams.redis_state import Loaded, LoadRequest, RedisState, StateWrite, retry_redis
 from wismo.streams.state_cache import DecodedCache
@@ -88,6 +88,8 @@ INPUT_TOPICS = (
 )
 TICKET_TOPIC = "wismo.in.ticket"
 CLOCK_TOPIC = "wismo.in.clock"
+_FORWARDED_TO = {FORWARD_TICKET: TICKET_TOPIC, SWEEP_SLICE: CLOCK_TOPIC}
+"""Where the pseudo-topics of re-published input go: a ticket to its order's worker, a deferred sweep slice."""
 
 FAULT_ENV = "WISMO_FAULT"
 """Test hook: ``<point>:<n>`` kills the process with SIGKILL at ``point`` of the n-th batch (1-based).
@@ -306,7 +308,7 @@ class Worker:
                 offsets[TopicPartition(m.topic, m.partition)] = m.offset + 1
             self.stats.messages += len(msgs)
         try:
-            outputs = await self._run_batch([PartitionBatch(p, self._n(), recs) for p, recs in by_partition.items()])
+            outputs = await self._run_batch([self._batch(p, recs) for p, recs in by_partition.items()])
         except Exception:
             self.cache.clear()  # objects may have been changed by the failed batch
             log.exception("batch failed; retrying its messages one by one")
@@ -346,7 +348,7 @@ class Worker:
 
     async def _run_single(self, partition: int, rec: InRecord) -> list[OutRecord]:
         try:
-            return await self._run_batch([PartitionBatch(partition, self._n(), [rec])])
+            return await self._run_batch([self._batch(partition, [rec])])
         except Exception as exc:
             self.cache.clear()
             log.exception("message %s failed; dead-lettered", rec.claimant)
@@ -361,6 +363,9 @@ class Worker:
             self.pipeline.stats.dead_letters += 1
             self.pipeline.stats.dead_letter_types["internal_error"] += 1
             return [OutRecord(TOPIC_DLQ, None, record_json(dl))]
+
+    def _batch(self, partition: int, records: list[InRecord]) -> PartitionBatch:
+        return PartitionBatch(partition, self._n(), records, sweep_inline=self.settings.sweep_inline_orders)
 
     def _phase(self, name: str, since: float) -> float:
         now = time.perf_counter()
@@ -502,7 +507,7 @@ class Worker:
 
     def topic(self, canonical: str) -> str:
         """The configured name of a canonical topic (a forwarded ticket goes to the ticket topic)."""
-        return self.settings.topic_prefix + (TICKET_TOPIC if canonical == FORWARD_TICKET else canonical)
+        return self.settings.topic_prefix + _FORWARDED_TO.get(canonical, canonical)
 
     async def clock_now(self, partitions: int) -> list[float]:
         """What each partition's follow-ups are due against (epoch s): the newest event time processed on

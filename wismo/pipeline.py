@@ -54,6 +54,24 @@ FORWARD_TICKET = "forward:ticket"
 partition another worker owns (see ``Pipeline(owns=...)``). The streaming worker maps it to the ticket
 topic, keyed by the order id; ``wismo replay`` never produces it."""
 
+SWEEP_SLICE_PREFIX = "slice:"
+"""Event ids of the per-order ticks a streaming worker sends itself for the part of a large sweep it does not
+evaluate at once (``slice:<sweep event id>:<order id>``, see :func:`sweep_slice_tick`)."""
+
+
+def sweep_slice_tick(sweep: ClockTick, order_id: str) -> ClockTick:
+    """The tick that evaluates ``order_id`` for ``sweep`` later (same event time); deterministic, so a
+    re-published slice is absorbed by dedupe."""
+    return ClockTick(
+        event_id=f"{SWEEP_SLICE_PREFIX}{sweep.event_id}:{order_id}",
+        source="clock",
+        type="clock.tick",
+        occurred_at=sweep.occurred_at,
+        order_id=order_id,
+        payload=EmptyPayload(),
+    )
+
+
 FOLLOW_UP_TICK_ID = re.compile(
     r"^followup:(?P<case>WC-(?P<key>.+)-\d+):(?P<due>\d{4}-\d\d-\d\dT[0-9:.]+[+-]\d\d:\d\d)$"
 )
@@ -89,6 +107,8 @@ class Stats:
     duplicate_status: int = 0
     dead_letters: int = 0
     follow_ups_fired: int = 0
+    sweep_slices_overtaken: int = 0
+    """Deferred sweep evaluations (streaming worker) skipped because a newer evaluation of the case came first."""
     evaluations: int = 0
     conditions: Counter[str] = field(default_factory=Counter)
     outputs: Counter[str] = field(default_factory=Counter)
@@ -296,6 +316,8 @@ class Pipeline:
             st.seen.add(event.event_id)
             if event.event_id.startswith("followup:"):
                 return self._follow_up_tick(event)
+            if event.order_id is not None and event.event_id.startswith(SWEEP_SLICE_PREFIX):
+                return self._sweep_slice(event)
             if event.order_id is None:
                 out: list[Output] = []
                 contexts = st.contexts
@@ -345,6 +367,21 @@ class Pipeline:
             return []
         self.stats.follow_ups_fired += 1
         return self._evaluate(key, tick, follow_up=True)
+
+    def _sweep_slice(self, tick: ClockTick) -> list[Output]:
+        """A sweep's evaluation of one order, deferred by the streaming worker (see :data:`SWEEP_SLICE_PREFIX`).
+        Evaluated as the sweep would have, unless the order is no longer in progress or its case was already
+        evaluated at or after the sweep's time (a newer event overtook the slice: its evaluation saw every
+        time threshold the sweep was to notice)."""
+        key = tick.order_id
+        assert key is not None
+        if not self.is_in_progress(key):
+            return []
+        done = self.state.cases[key].last_evaluated_at
+        if done is not None and done >= tick.occurred_at:
+            self.stats.sweep_slices_overtaken += 1
+            return []
+        return self._evaluate(key, tick)
 
     def is_in_progress(self, key: str) -> bool:
         """What a ``clock.tick`` without an order re-evaluates (EVENTS.md); see :func:`in_progress`."""

@@ -80,6 +80,12 @@ class WorkerSettings(DeploymentSettings):
     no movement, pick SLA) are noticed without any input event. Default: every 900 s with ``clock=wall``,
     never with ``clock=event`` (a replay of past events brings its own ticks). 0 = never."""
 
+    sweep_inline_orders: int = Field(100, ge=1)
+    """Most in-progress orders of one partition a sweep evaluates in its own batch (a file replay evaluates
+    them all at once); each of the others gets a per-order tick on the clock topic (``slice:<sweep id>:<order
+    id>``) and is evaluated in a later batch, unless a newer event of the order was evaluated first. Bounds
+    how long a sweep holds up a partition (about 0.25 ms an order) and how much state one batch loads."""
+
     @property
     def sweep_every(self) -> float:
         """The effective sweep interval in seconds (0 = no sweeps)."""
