@@ -177,6 +177,20 @@ _set_extra = vars(BaseModel)["__pydantic_extra__"].__set__
 _set_private = vars(BaseModel)["__pydantic_private__"].__set__
 
 
+R = TypeVar("R", bound=_Record)
+
+
+def _unvalidated(cls: type[R], data: dict[str, Any], fields_set: set[str] | frozenset[str]) -> R:
+    """A ``cls`` holding ``data`` (every field, in declaration order) as it is: what ``model_construct`` does,
+    without its per-field work."""
+    rec = cls.__new__(cls)
+    object.__setattr__(rec, "__dict__", data)
+    _set_fields_set(rec, fields_set)
+    _set_extra(rec, None)
+    _set_private(rec, None)
+    return rec
+
+
 def decision_record(
     *,
     decision_id: str,
@@ -202,10 +216,8 @@ def decision_record(
     evaluation, so validation would dominate the cost). Every field must be given; ``__dict__`` holds them
     in the model's field order, which is the order :func:`record_json` writes. The test suite validates
     every emitted decision against the model, which keeps this honest."""
-    rec = DecisionRecord.__new__(DecisionRecord)
-    object.__setattr__(
-        rec,
-        "__dict__",
+    return _unvalidated(
+        DecisionRecord,
         {
             "decision_id": decision_id,
             "case_id": case_id,
@@ -226,14 +238,8 @@ def decision_record(
             "next_follow_up_due_at": next_follow_up_due_at,
             "kill_switch": kill_switch,
         },
+        _DECISION_FIELDS,
     )
-    _set_fields_set(rec, _DECISION_FIELDS)
-    _set_extra(rec, None)
-    _set_private(rec, None)
-    return rec
-
-
-R = TypeVar("R", bound=_Record)
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,6 +247,7 @@ class _Layout:
     """A record model's fields in declaration order, with the default of each optional one."""
 
     names: tuple[str, ...]
+    known: frozenset[str]
     defaults: dict[str, Any]
     required: frozenset[str]
 
@@ -253,7 +260,8 @@ def _layout(cls: type[BaseModel]) -> _Layout:
     if layout is None:
         fields = cls.model_fields
         defaults = {n: f.default for n, f in fields.items() if not f.is_required()}
-        layout = _LAYOUTS[cls] = _Layout(tuple(fields), defaults, frozenset(n for n in fields if n not in defaults))
+        required = frozenset(n for n in fields if n not in defaults)
+        layout = _LAYOUTS[cls] = _Layout(tuple(fields), frozenset(fields), defaults, required)
     return layout
 
 
@@ -263,10 +271,10 @@ def engine_record(cls: type[R], values: dict[str, Any]) -> R:
     missing required field or an unknown one raises ``TypeError`` (a bug, never bad input). The test suite
     validates every emitted record against its model, which keeps this honest (tests/unit/test_records.py)."""
     layout = _layout(cls)
-    if not layout.required <= values.keys() or len(values.keys() - layout.required - layout.defaults.keys()):
+    if not (layout.required <= values.keys() <= layout.known):
         raise TypeError(
             f"{cls.__name__}: missing {sorted(layout.required - values.keys())}, "
-            f"unknown {sorted(values.keys() - layout.required - layout.defaults.keys())}"
+            f"unknown {sorted(values.keys() - layout.known)}"
         )
     data = {}
     for name in layout.names:
@@ -275,12 +283,7 @@ def engine_record(cls: type[R], values: dict[str, Any]) -> R:
         else:
             default = layout.defaults[name]
             data[name] = list(default) if isinstance(default, list) else default
-    rec = cls.__new__(cls)
-    object.__setattr__(rec, "__dict__", data)
-    _set_fields_set(rec, set(values))
-    _set_extra(rec, None)
-    _set_private(rec, None)
-    return rec
+    return _unvalidated(cls, data, set(values))
 
 
 _DIRECT_JSON = frozenset({DecisionRecord, ActionRecord, EscalationRecord, ActionDraftRecord})

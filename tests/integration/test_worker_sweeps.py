@@ -39,34 +39,27 @@ def deployment(
 
 
 def _lines() -> list[bytes]:
+    """Every order placed and handed to the warehouse (in progress, not shipped), then one sweep."""
     lines = []
     for n, oid in enumerate(ORDERS):
-        lines.append(
-            event_line(
-                event_id=f"{oid}-placed",
-                source="oms",
-                type="order.placed",
-                order_id=oid,
-                occurred_at=f"2026-11-02T09:{n:02d}:00Z",
-                payload={
-                    "order_number": oid,
-                    "customer": {"id": f"c-{oid}", "email": f"{oid.lower()}@example.com", "name": "Ann Lee"},
-                    "items": [{"sku": "MUG", "title": "Blue mug", "qty": 1, "unit_price": 20}],
-                    "order_value": 20,
-                    "currency": "USD",
-                },
+        placed = {
+            "order_number": oid,
+            "customer": {"id": f"c-{oid}", "email": f"{oid.lower()}@example.com", "name": "Ann Lee"},
+            "items": [{"sku": "MUG", "title": "Blue mug", "qty": 1, "unit_price": 20}],
+            "order_value": 20,
+            "currency": "USD",
+        }
+        fulfilment = {"shipment_id": "S1", "items": [{"sku": "MUG", "qty": 1}]}
+        for suffix, source, etype, hour, payload in (
+            ("placed", "oms", "order.placed", 9, placed),
+            ("ful", "wms", "fulfillment.created", 10, fulfilment),
+        ):
+            at = f"2026-11-02T{hour}:{n:02d}:00Z"
+            lines.append(
+                event_line(
+                    event_id=f"{oid}-{suffix}", source=source, type=etype, order_id=oid, occurred_at=at, payload=payload
+                )
             )
-        )
-        lines.append(
-            event_line(
-                event_id=f"{oid}-ful",
-                source="wms",
-                type="fulfillment.created",
-                order_id=oid,
-                occurred_at=f"2026-11-02T10:{n:02d}:00Z",
-                payload={"shipment_id": "S1", "items": [{"sku": "MUG", "qty": 1}]},
-            )
-        )
     # a day later, before any follow-up falls due (a due follow-up would load its order into the sweep's batch,
     # and an order the batch loads anyway is swept inline)
     lines.append(
