@@ -54,7 +54,7 @@ def _lines() -> list[bytes]:
             ("placed", "oms", "order.placed", 9, placed),
             ("ful", "wms", "fulfillment.created", 10, fulfilment),
         ):
-            at = f"2026-11-02T{hour}:{n:02d}:00Z"
+            at = f"2026-11-02T{hour:02d}:{n:02d}:00Z"
             lines.append(
                 event_line(
                     event_id=f"{oid}-{suffix}", source=source, type=etype, order_id=oid, occurred_at=at, payload=payload
