@@ -48,3 +48,12 @@ def test_slice_ids_are_deterministic_per_sweep_and_order() -> None:
     assert a == sweep_slice_tick(SWEEP, "A1")
     assert a.event_id == "slice:sweep-7:A1" != sweep_slice_tick(SWEEP, "A2").event_id
     assert (a.order_id, a.occurred_at) == ("A1", SWEEP.occurred_at)
+
+
+def test_a_slice_read_back_after_its_sweep_ran_inline_does_nothing() -> None:
+    # A topic replay (``wismo replay --from-kafka``) reads the worker's slice ticks from the clock topic after the
+    # sweep itself, which an in-process pipeline evaluates for every order at once: no second evaluation.
+    r = run(placed("A1", 0), fulfillment("A1", 1), tick(None, 60, event_id="sweep-7"), _slice("A1", 60))
+    assert len(r.caused_by("sweep-7", "wismo.decisions")) == 1
+    assert r.caused_by("slice:sweep-7:A1") == []
+    assert r.pipeline.stats.sweep_slices_overtaken == 1
