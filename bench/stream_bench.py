@@ -365,6 +365,8 @@ def child_wismo() -> None:
             "recovered_outboxes": s.recovered_outboxes,
             "redelivered": s.batch.redelivered,
             "forwarded": s.batch.forwarded,
+            "sweep_sliced": s.batch.sweep_sliced,
+            "sweep_slices_overtaken": p.sweep_slices_overtaken,
             "events_in": p.events_in,
             "evaluations": p.evaluations,
             "duplicates": p.duplicates,
