@@ -21,6 +21,11 @@ Per batch (guarantees in brackets):
 5. publish the outputs and wait for the broker's acknowledgement [at least once];
 6. delete the outbox, then commit the offsets.
 
+Steps 5-6 of a batch run while the next batch is polled, read and computed (steps 1-3); the next batch's write
+(step 4) waits for them, so the durable steps keep their order across batches: write N, publish N, clear N,
+commit N, write N+1. Overlapping only the steps that touch nothing durable of the next batch takes the
+publish and commit round trips (a quarter of a batch's time at 2,000 events/s) off the critical path.
+
 Batches and rebalances never overlap (one lock): a revocation waits for the batch in flight, and no batch
 runs while a crashed owner's outbox is being published. Decoded state is reused between batches while Redis
 holds the same bytes (:mod:`wismo.streams.state_cache`).
@@ -149,6 +154,9 @@ class Worker:
         self._partition_counts: dict[str, int] = {}
         self._assigned = asyncio.Event()
         self._lock = asyncio.Lock()
+        self._tail: asyncio.Task[None] | None = None
+        """The previous batch's publish, outbox clear and commit, overlapping this batch's read and pipeline
+        (see :meth:`process`)."""
         self._generation = 0
         """Set once the current assignment's outboxes are recovered; cleared while partitions are revoked."""
         self._empty_since: dict[TopicPartition, float] = {}
@@ -187,6 +195,7 @@ class Worker:
         self._stopping.set()
 
     async def close(self) -> None:
+        await self.settle_tail()
         if self.consumer is not None:
             await self.consumer.stop()
         if self.producer is not None:
@@ -201,6 +210,8 @@ class Worker:
         limit = self.settings.batch_max_records
         try:
             while not self._stopping.is_set():
+                if self._tail is not None and self._tail.done():
+                    await self._await_tail()  # a failed publish or commit stops the worker, idle or not
                 # Everything fetched so far, so that each topic-partition's buffer shows what the broker sent
                 # (the merge below relies on it; flow control bounds the buffers).
                 fetched = await self.consumer.getmany(timeout_ms=self.settings.poll_timeout_ms)
@@ -211,10 +222,10 @@ class Worker:
                 batch = await self._take_in_time_order(limit)
                 if not batch:
                     continue
-                # A batch and a rebalance never overlap: the rebalance listener takes the same lock, so a
-                # revocation waits for the batch in flight, and no batch runs while a crashed owner's outbox is
-                # recovered (it would write, then clear, the same outbox key). A batch taken before a
-                # rebalance is dropped: every partition restarts from its committed offset.
+                # A batch and a rebalance never overlap: the rebalance listener takes the same lock and waits for
+                # the batch in flight (its publish, clear and commit included), and no batch runs while a crashed
+                # owner's outbox is recovered (it would write, then clear, the same outbox key). A batch taken
+                # before a rebalance is dropped: every partition restarts from its committed offset.
                 async with self._lock:
                     if generation == self._generation and self._assigned.is_set():
                         await self.process(batch)
@@ -309,6 +320,8 @@ class Worker:
             self.stats.messages += len(msgs)
         try:
             outputs = await self._run_batch([self._batch(p, recs) for p, recs in by_partition.items()])
+        except _TailFailed:
+            raise
         except Exception:
             self.cache.clear()  # objects may have been changed by the failed batch
             log.exception("batch failed; retrying its messages one by one")
@@ -318,14 +331,26 @@ class Worker:
                 for rec in recs:
                     outputs += await self._run_single(p, rec)
         self._maybe_fault("after_write")
+        self._tail = asyncio.ensure_future(self._finish(self.stats.batches, outputs, by_partition, offsets, started))
+
+    async def _finish(
+        self,
+        batch_no: int,
+        outputs: list[OutRecord],
+        by_partition: dict[int, list[InRecord]],
+        offsets: dict[TopicPartition, int],
+        started: float,
+    ) -> None:
+        """Steps 5-6 of a batch whose state and outbox are written: publish, clear the outbox, commit. Runs while
+        the next batch is read and computed; the next batch's write waits for it (:meth:`_await_tail`)."""
         t = time.perf_counter()
-        await self._publish(outputs)
-        self._maybe_fault("after_publish")
+        await self._publish(outputs, batch_no)
+        self._maybe_fault("after_publish", batch_no)
         t = self._phase("publish", t)
         await retry_redis(
             lambda: self.state.clear_outbox(set(by_partition)), what="clear outbox", on_failure=self._redis_failed
         )
-        self._maybe_fault("after_clear")
+        self._maybe_fault("after_clear", batch_no)
         t = self._phase("clear", t)
         assert self.consumer is not None
         try:
@@ -346,9 +371,30 @@ class Worker:
             self.pipeline.stats.exception_to_update_seconds,
         )
 
+    async def _await_tail(self) -> None:
+        """Wait for the previous batch's publish, clear and commit: its outbox must be gone before this batch
+        writes its own, and its records published before this batch's. Raises :class:`_TailFailed` if it
+        failed (the worker stops, as it did when publishing inline; the outbox stays for recovery)."""
+        tail, self._tail = self._tail, None
+        if tail is not None:
+            try:
+                await tail
+            except Exception as exc:
+                raise _TailFailed(f"finishing the previous batch failed: {exc!r}") from exc
+
+    async def settle_tail(self) -> None:
+        """Wait for the batch in flight to finish (a revocation, :meth:`close`); a failure is logged, not
+        raised: the outbox it left is published by the partition's next owner."""
+        try:
+            await self._await_tail()
+        except _TailFailed:
+            log.exception("the last batch did not finish; its outbox stays for the partition's next owner")
+
     async def _run_single(self, partition: int, rec: InRecord) -> list[OutRecord]:
         try:
             return await self._run_batch([self._batch(partition, [rec])])
+        except _TailFailed:
+            raise
         except Exception as exc:
             self.cache.clear()
             log.exception("message %s failed; dead-lettered", rec.claimant)
@@ -401,6 +447,7 @@ class Worker:
             outputs += outs
         self._maybe_fault("after_run")
         t = self._phase("pipeline", t)
+        await self._await_tail()
         await retry_redis(lambda: self.state.write(write), what="write", on_failure=self._redis_failed)
         self._phase("write", t)
         return outputs
@@ -442,13 +489,13 @@ class Worker:
             more = await retry_redis(lambda: self.state.load(extra), what="load", on_failure=self._redis_failed)
             loaded.merge(more)
 
-    async def _publish(self, outputs: Iterable[OutRecord]) -> None:
+    async def _publish(self, outputs: Iterable[OutRecord], batch_no: int | None = None) -> None:
         """Send and wait for every acknowledgement (acks=all)."""
         outs = list(outputs)
         if self._fault is not None and self._fault[0] == "mid_publish":
             half = len(outs) // 2
             await self._send(outs[:half])
-            self._maybe_fault("mid_publish")
+            self._maybe_fault("mid_publish", batch_no)
             await self._send(outs[half:])
         else:
             await self._send(outs)
@@ -624,11 +671,11 @@ class Worker:
             if all(self.forwarded.get(tp, 0) <= target.get(tp, 0) for tp in self.forwarded):
                 return
 
-    def _maybe_fault(self, point: str) -> None:
+    def _maybe_fault(self, point: str, batch_no: int | None = None) -> None:
         if self._fault is None:
             return
         want, n = self._fault
-        if want == point and self.stats.batches == n:
+        if want == point and (self.stats.batches if batch_no is None else batch_no) == n:
             log.error("fault injection: SIGKILL at %s of batch %d", point, n)
             os.kill(os.getpid(), signal.SIGKILL)
 
@@ -641,6 +688,7 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
         # Waits for the batch in flight (committed before it releases the lock). Buffered messages are
         # dropped: after the rebalance every partition restarts from its committed offset.
         async with self.worker._lock:
+            await self.worker.settle_tail()
             self.worker._generation += 1
             self.worker._assigned.clear()
             self.worker._buffers.clear()
@@ -648,6 +696,7 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
         async with self.worker._lock:
+            await self.worker.settle_tail()
             self.worker.partitions = 0
             self.worker._n()
             self.worker._generation += 1
@@ -663,6 +712,10 @@ SHADOW_COMPARED_TOPICS = frozenset({TOPIC_DECISIONS, TOPIC_REPLIES, TOPIC_NOTES,
 
 def _key(order_id: object) -> bytes | None:
     return order_id.encode() if isinstance(order_id, str) else None
+
+
+class _TailFailed(Exception):
+    """The previous batch's publish, outbox clear or commit failed (see :meth:`Worker._await_tail`)."""
 
 
 def _parse_fault(spec: str | None) -> tuple[str, int] | None:
