@@ -321,9 +321,7 @@ class Pipeline:
             if event.order_id is None:
                 out: list[Output] = []
                 contexts = st.contexts
-                # open cases first (most are closed once delivered), then the context checks
-                swept = sorted(k for k, c in st.cases.items() if c.status == "open" and in_progress(c, contexts.get(k)))
-                for key in swept:
+                for key in sorted(k for k, c in st.cases.items() if in_progress(c, contexts.get(k))):
                     out += self._evaluate(key, event)
                 return out
             return self._evaluate(event.order_id, event)
