@@ -764,18 +764,9 @@ async def bench_latency(
     reader = DecisionReader(bootstrap, [TopicPartition(prefix + DECISIONS_TOPIC, p) for p in range(PARTITIONS)], sent)
     env = wismo_env(bootstrap, redis_url, prefix, group, f"bench-{run_id}-lat")
     child = spawn("wismo-latency", "wismo", env, logdir)
-    try:
-        async with Offsets(bootstrap) as off:
-            warm_ends = await publish_wismo(bootstrap, prefix, warmup)
-            if not await wait_for(child, settled(off, group, in_tps, warm_ends), START_TIMEOUT_S):
-                return Latency(0, 0.0, 0, [], 0.0, False, "the worker did not consume the warm-up events"), child
-            await reader.start()
-            cpu0 = (child.cpu_seconds(), time.process_time(), servers_cpu())
-            t0, t_last, targets = await paced_send(bootstrap, plan, rate, sent)
-            lat = await _drain(child, reader, off, settled(off, group, in_tps, targets), len(plan), t0, t_last, cpu0)
-    finally:
-        await reader.stop()
-        child.stop()
+    lat = await _paced_run(
+        bootstrap, child, reader, group, in_tps, plan, rate, sent, lambda: publish_wismo(bootstrap, prefix, warmup)
+    )
     return lat, child
 
 
@@ -795,20 +786,41 @@ async def bench_latency_raw(
     reader = DecisionReader(bootstrap, [TopicPartition(dst, p) for p in range(PARTITIONS)], sent, ident=event_id)
     env = {ENV_BOOTSTRAP: bootstrap, ENV_IN: src, ENV_OUT: dst, ENV_GROUP: group}
     child = spawn("raw-latency", "raw", env, logdir)
+    warm_plan = [(src, route(line).key, False, None, line) for line in warmup]
+
+    async def warm() -> dict[TopicPartition, int]:
+        return (await paced_send(bootstrap, warm_plan, 1e9, {}))[2]
+
+    lat = await _paced_run(bootstrap, child, reader, group, in_tps, plan, rate, sent, warm)
+    return lat, child
+
+
+async def _paced_run(
+    bootstrap: str,
+    child: Child,
+    reader: DecisionReader,
+    group: str,
+    in_tps: list[TopicPartition],
+    plan: Sequence[tuple[str, bytes | None, bool, str | None, bytes]],
+    rate: float,
+    sent: dict[str, float],
+    warm: Callable[[], Awaitable[dict[TopicPartition, int]]],
+) -> Latency:
+    """One latency run of ``child`` (either system): publish the warm-up with ``warm`` (it returns the end
+    offsets it wrote) and wait until ``group`` consumed it, then start ``reader``, send ``plan`` at ``rate`` and
+    drain. Stops the reader and the child."""
     try:
         async with Offsets(bootstrap) as off:
-            warm_plan = [(src, route(line).key, False, None, line) for line in warmup]
-            _, _, warm_ends = await paced_send(bootstrap, warm_plan, 1e9, {})
+            warm_ends = await warm()
             if not await wait_for(child, settled(off, group, in_tps, warm_ends), START_TIMEOUT_S):
-                return Latency(0, 0.0, 0, [], 0.0, False, "the passthrough did not consume the warm-up events"), child
+                return Latency(0, 0.0, 0, [], 0.0, False, f"{child.name} did not consume the warm-up events")
             await reader.start()
             cpu0 = (child.cpu_seconds(), time.process_time(), servers_cpu())
             t0, t_last, targets = await paced_send(bootstrap, plan, rate, sent)
-            lat = await _drain(child, reader, off, settled(off, group, in_tps, targets), len(plan), t0, t_last, cpu0)
+            return await _drain(child, reader, off, settled(off, group, in_tps, targets), len(plan), t0, t_last, cpu0)
     finally:
         await reader.stop()
         child.stop()
-    return lat, child
 
 
 async def _drain(
