@@ -369,6 +369,22 @@ def cmd_report(args: argparse.Namespace) -> int:
 # ---- parser -------------------------------------------------------------------------------------
 
 
+def _kafka_source_args(parser: argparse.ArgumentParser) -> None:
+    """``--bootstrap`` and ``--topic-prefix`` of a command that can read Kafka instead of files."""
+    parser.add_argument(
+        "--bootstrap",
+        default=os.environ.get("WISMO_KAFKA_BOOTSTRAP") or "127.0.0.1:9092",
+        metavar="HOSTS",
+        help="with --from-kafka: bootstrap servers (default $WISMO_KAFKA_BOOTSTRAP)",
+    )
+    parser.add_argument(
+        "--topic-prefix",
+        default=os.environ.get("WISMO_TOPIC_PREFIX", ""),
+        metavar="P",
+        help="with --from-kafka: prefix of the topic names (default $WISMO_TOPIC_PREFIX)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="wismo",
@@ -413,18 +429,7 @@ def build_parser() -> argparse.ArgumentParser:
     when = rp.add_mutually_exclusive_group()
     when.add_argument("--since", metavar="TS", help="with --from-kafka: from this RFC 3339 time or epoch ms")
     when.add_argument("--offsets", metavar="SPEC", help="with --from-kafka: topic:partition:offset[,...]")
-    rp.add_argument(
-        "--bootstrap",
-        default=os.environ.get("WISMO_KAFKA_BOOTSTRAP") or "127.0.0.1:9092",
-        metavar="HOSTS",
-        help="with --from-kafka: bootstrap servers (default $WISMO_KAFKA_BOOTSTRAP)",
-    )
-    rp.add_argument(
-        "--topic-prefix",
-        default=os.environ.get("WISMO_TOPIC_PREFIX", ""),
-        metavar="P",
-        help="with --from-kafka: prefix of the topic names (default $WISMO_TOPIC_PREFIX)",
-    )
+    _kafka_source_args(rp)
     rp.set_defaults(func=cmd_replay)
 
     bp = sub.add_parser(
@@ -472,18 +477,7 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument(
         "--since", metavar="TS", help="with --from-kafka: records published from this RFC 3339 time or epoch ms"
     )
-    rep.add_argument(
-        "--bootstrap",
-        default=os.environ.get("WISMO_KAFKA_BOOTSTRAP") or "127.0.0.1:9092",
-        metavar="HOSTS",
-        help="with --from-kafka: bootstrap servers (default $WISMO_KAFKA_BOOTSTRAP)",
-    )
-    rep.add_argument(
-        "--topic-prefix",
-        default=os.environ.get("WISMO_TOPIC_PREFIX", ""),
-        metavar="P",
-        help="with --from-kafka: prefix of the topic names (default $WISMO_TOPIC_PREFIX)",
-    )
+    _kafka_source_args(rep)
     rep.set_defaults(func=cmd_report)
     cli_stream.register(sub)
     cli_control.register(sub)
