@@ -215,6 +215,32 @@ def _no_data(x: float, y: float, w: float, h: float) -> str:
     return f'<text class="nodata" x="{x + w / 2:.1f}" y="{y + h / 2 + 6:.1f}" text-anchor="middle">No data</text>'
 
 
+def _close_chart(
+    out: list[str],
+    x_label: str,
+    y_label: str,
+    *,
+    x_mid: float,
+    x_label_y: float,
+    y_label_x: int,
+    y_mid: float,
+    legend: list[str],
+    legend_y: float,
+) -> str:
+    """The axis titles and the legend under a chart, then the end of its SVG; returns the whole SVG."""
+    out.append(f'<text class="alabel" x="{x_mid:.1f}" y="{x_label_y}" text-anchor="middle">{_e(x_label)}</text>')
+    out.append(
+        f'<text class="alabel" x="{y_label_x}" y="{y_mid:.1f}" text-anchor="middle" '
+        f'transform="rotate(-90 {y_label_x} {y_mid:.1f})">{_e(y_label)}</text>'
+    )
+    if legend:
+        out.append(f'<g transform="translate(0 {legend_y})">')
+        out += legend
+        out.append("</g>")
+    out.append("</svg>")
+    return "\n".join(out)
+
+
 def _legend(items: Sequence[tuple[str, str]], x0: float, y0: float, width: float) -> tuple[list[str], float]:
     """Swatches wrapped into rows within ``width``; returns the elements and the height used."""
     out: list[str] = []
@@ -283,21 +309,17 @@ def hbar_chart(
         out.append(_no_data(left, top, plot_w, plot_h))
     out.append(f'<line class="axis" x1="{left}" y1="{top}" x2="{left}" y2="{top + plot_h}"/>')
     out.append(f'<line class="axis" x1="{left}" y1="{top + plot_h}" x2="{left + plot_w:.1f}" y2="{top + plot_h}"/>')
-    out.append(
-        f'<text class="alabel" x="{left + plot_w / 2:.1f}" y="{top + plot_h + 36}" text-anchor="middle">'
-        f"{_e(x_label)}</text>"
+    return _close_chart(
+        out,
+        x_label,
+        y_label,
+        x_mid=left + plot_w / 2,
+        x_label_y=top + plot_h + 36,
+        y_label_x=14,
+        y_mid=top + plot_h / 2,
+        legend=legend,
+        legend_y=top + plot_h + 48,
     )
-    cy = top + plot_h / 2
-    out.append(
-        f'<text class="alabel" x="14" y="{cy:.1f}" text-anchor="middle" transform="rotate(-90 14 {cy:.1f})">'
-        f"{_e(y_label)}</text>"
-    )
-    if legend:
-        out.append(f'<g transform="translate(0 {top + plot_h + 48})">')
-        out += legend
-        out.append("</g>")
-    out.append("</svg>")
-    return "\n".join(out)
 
 
 def column_chart(
@@ -352,20 +374,17 @@ def column_chart(
         out.append(_no_data(left, top, plot_w, plot_h))
     out.append(f'<line class="axis" x1="{left}" y1="{top}" x2="{left}" y2="{base}"/>')
     out.append(f'<line class="axis" x1="{left}" y1="{base}" x2="{left + plot_w}" y2="{base}"/>')
-    out.append(
-        f'<text class="alabel" x="{left + plot_w / 2:.1f}" y="{base + 38}" text-anchor="middle">{_e(x_label)}</text>'
+    return _close_chart(
+        out,
+        x_label,
+        y_label,
+        x_mid=left + plot_w / 2,
+        x_label_y=base + 38,
+        y_label_x=16,
+        y_mid=top + plot_h / 2,
+        legend=legend,
+        legend_y=base + 50,
     )
-    cy = top + plot_h / 2
-    out.append(
-        f'<text class="alabel" x="16" y="{cy:.1f}" text-anchor="middle" transform="rotate(-90 16 {cy:.1f})">'
-        f"{_e(y_label)}</text>"
-    )
-    if legend:
-        out.append(f'<g transform="translate(0 {base + 50})">')
-        out += legend
-        out.append("</g>")
-    out.append("</svg>")
-    return "\n".join(out)
 
 
 # ---- tables -------------------------------------------------------------------------------------------------
