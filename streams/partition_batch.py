@@ -25,6 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from hashlib import blake2b
+from typing import TypeGuard
 
 from aiokafka.partitioner import murmur2
 from pydantic import BaseModel
@@ -155,7 +156,7 @@ SWEEP_SLICE = "forward:sweep"
 to the clock topic, keyed by the order id, so it comes back on this partition."""
 
 
-def _is_sweep(ev: Event | None) -> bool:
+def _is_sweep(ev: Event | None) -> TypeGuard[ClockTick]:
     return isinstance(ev, ClockTick) and ev.order_id is None and not ev.event_id.startswith("followup:")
 
 
@@ -381,7 +382,6 @@ class PartitionBatch:
             )
             out += self._records(outputs, stats)
             if self.sweep_rest and _is_sweep(i.event):
-                assert isinstance(i.event, ClockTick)
                 out += [
                     OutRecord(SWEEP_SLICE, key.encode(), sweep_slice_tick(i.event, key).model_dump_json().encode())
                     for key in self.sweep_rest
