@@ -115,6 +115,12 @@ _NR_CLAIM = re.compile(  # claims that stand on their own (negation-checked)
     r"|\b(?:is|was|got|been|be|it's|its)\s+lost\b"
     r"|\blost\s+in\s+(?:the\s+)?(?:mail|post|transit)\b"
 )
+_NR_CLAIM_NONE = re.compile(  # "nothing is missing", "none of it was stolen": a negative subject denies the loss
+    r"\b(?:nothing|none(?:\s+of\s+(?:it|them|the\s+\w+|my\s+\w+))?|no(?:\s+single)?\s+(?:items?|parts?|pieces?|one)|"
+    r"not\s+(?:a\s+)?(?:single\s+)?(?:thing|item|piece|one))"
+    r"(?:'s|\s+(?:is|was|are|were|seems?|seemed|appears?|appeared|looks?|looked|has\s+been|had\s+been|got|went))?"
+    r"(?:\s+to\s+be)?\s*$"
+)
 _NR_WEAK = re.compile(  # only a claim when the text also says the order shows as delivered
     r"(?P<place>\bnot\s+(?:here|there|(?:at|on|in)\s+(?:my|the|our)\s+(?:front\s+)?(?:door|doorstep|porch|"
     r"house|home|mailbox|mail\s*box|building|apartment|flat|lobby|address|steps?))\b"
@@ -301,7 +307,9 @@ def _not_received(text: str) -> bool:
         return True
     for m in _NR_CLAIM.finditer(text) if _has_any(text, _NR_CLAIM_KEYS) else ():
         before = _clause_before(text, m.start())
-        if _NEG_BEFORE.search(before) is None and _CONDITIONAL.search(before) is None:
+        if _NEG_BEFORE.search(before) is None and _CONDITIONAL.search(before) is None and not _NR_CLAIM_NONE.search(
+            before
+        ):
             return True
     for m in _NR_WEAK.finditer(text) if _has_any(text, _NR_WEAK_KEYS) else ():
         before = _clause_before(text, m.start())

@@ -185,7 +185,10 @@ def _stock_route(ctx: OrderContext) -> Route | None:
     """Rows 10-11 (allocation conflict, supplier backorder) for an order that is not cancelled."""
     allocated = ctx.units_in_shipments()
     ordered = {i.sku: i.qty for i in ctx.items}
-    conflicts = sorted(sku for sku in ctx.inventory_issues if allocated.get(sku, 0) < ordered.get(sku, 1))
+    # A SKU that is not on the order (an event that arrived before order.placed) is not the order's problem;
+    # with no items known at all, every SKU counts.
+    default = 0 if ordered else 1
+    conflicts = sorted(sku for sku in ctx.inventory_issues if allocated.get(sku, 0) < ordered.get(sku, default))
     if conflicts:
         return Route(
             "allocation_conflict",
@@ -193,7 +196,7 @@ def _stock_route(ctx: OrderContext) -> Route | None:
             "allocation failed for " + ", ".join(conflicts),
             inputs={"skus": conflicts},
         )
-    backorder = sorted(sku for sku in ctx.supplier_etas if allocated.get(sku, 0) < ordered.get(sku, 1))
+    backorder = sorted(sku for sku in ctx.supplier_etas if allocated.get(sku, 0) < ordered.get(sku, default))
     if backorder:
         return Route(
             "supplier_backorder",

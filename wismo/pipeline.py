@@ -28,10 +28,12 @@ from wismo.case import CaseState, case_id_for
 from wismo.conditions import EXCEPTION_CONDITIONS, ConditionType
 from wismo.context import OrderContext
 from wismo.events import (
+    AllocationFailed,
     ClockTick,
     EmptyPayload,
     Event,
     ReviewDecision,
+    SupplierEtaChanged,
     TicketMessage,
 )
 from wismo.handlers.base import ContactInfo
@@ -176,6 +178,23 @@ class TicketLookup:
     @property
     def refs(self) -> list[str]:
         return customer_refs(self.customer_id, self.email)
+
+
+def _sku_not_on_order(event: Event, ctx: OrderContext | None) -> str | None:
+    """Why a supplier ETA or allocation failure cannot apply to its order: its SKU is not one of the order's
+    items (a mis-keyed event; telling the customer about another product's stock would be false). None when
+    it applies, or when the order's items are not known yet (routing then ignores a SKU that turns out not to
+    be on the order)."""
+    if not isinstance(event, SupplierEtaChanged | AllocationFailed) or ctx is None or not ctx.items:
+        return None
+    sku = event.payload.sku
+    if any(item.sku == sku for item in ctx.items):
+        return None
+    skus = ", ".join(sorted({item.sku for item in ctx.items}))
+    return (
+        f"{event.type} for SKU {sku!r}, which is not an item of order {ctx.order_id!r} (its SKUs: {skus}); "
+        "check the event's order_id and sku"
+    )
 
 
 def in_progress(case: CaseState | None, ctx: OrderContext | None) -> bool:
@@ -336,6 +355,9 @@ class Pipeline:
             self.stats.duplicate_status += 1
             return []
         st.seen.add(event.event_id)
+        stranger = _sku_not_on_order(event, ctx)
+        if stranger is not None:
+            return self._unknown_reference(event, stranger)
         if ctx is None:
             ctx = st.contexts[order_id] = OrderContext(order_id=order_id)
         signals = fold_event(event, ctx, self.policy.thresholds)
@@ -613,6 +635,27 @@ class Pipeline:
             cancelled=ctx.cancelled,
         )
 
+    def _unknown_reference(self, event: Event, reason: str) -> list[Output]:
+        """A valid event that refers to something the order does not have: a ``wismo.dlq`` record of type
+        ``unknown_reference`` with the original line; the event changes nothing (it stays marked seen, so a
+        redelivery is a duplicate, not a second dead letter)."""
+        self.stats.dead_letters += 1
+        raw, source_name, line = self._input
+        text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+        return [
+            (
+                TOPIC_DLQ,
+                dead_letter(
+                    text if text is not None else event.model_dump_json(),
+                    reason,
+                    "unknown_reference",
+                    obj=event.model_dump(mode="json"),
+                    source_name=source_name,
+                    line=line,
+                ),
+            )
+        ]
+
     # ---- reviewer decisions ---------------------------------------------------------------------
 
     def _review(self, event: ReviewDecision) -> list[Output]:
@@ -620,29 +663,13 @@ class Pipeline:
         order_id = event.order_id
         p = event.payload
         case = st.cases.get(order_id)
-        if case is None or (p.escalation_id not in case.escalations and p.escalation_id not in case.drafts):
-            st.seen.add(event.event_id)
-            self.stats.dead_letters += 1
-            raw, source_name, line = self._input
-            text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
-            reason = (
-                f"review.decision refers to escalation {p.escalation_id!r}, which is not open on order "
-                f"{order_id!r}; check the escalation_id and order_id"
-            )
-            return [
-                (
-                    TOPIC_DLQ,
-                    dead_letter(
-                        text if text is not None else event.model_dump_json(),
-                        reason,
-                        "unknown_reference",
-                        obj=event.model_dump(mode="json"),
-                        source_name=source_name,
-                        line=line,
-                    ),
-                )
-            ]
         st.seen.add(event.event_id)
+        if case is None or (p.escalation_id not in case.escalations and p.escalation_id not in case.drafts):
+            return self._unknown_reference(
+                event,
+                f"review.decision refers to escalation {p.escalation_id!r}, which is not open on order "
+                f"{order_id!r}; check the escalation_id and order_id",
+            )
         ev = Evaluation(event=event, ctx=st.contexts.get(order_id), case=case, policy=self.policy)
         before = case.next_follow_up_due_at
         why = refusal(

@@ -139,6 +139,24 @@ def test_allocation_conflict_beats_backorder_and_supplier_eta_supersedes():
     assert cond(r, e["event_id"]) == "supplier_backorder"
 
 
+def test_stock_events_count_only_for_the_orders_own_skus():
+    # Before order.placed the items are unknown, so the events are kept; once the order is known, only an
+    # ETA or allocation failure for one of its SKUs routes (one after placement is dead-lettered).
+    early = run(
+        eta(h=0, sku="SOFA-9", when="2026-11-20", event_id="e-foreign"),
+        alloc_failed(h=0, sku="SOFA-9", event_id="a-foreign"),
+        placed(h=1),
+        t1 := ticket(h=2),
+        eta(h=3, when="2026-11-20", event_id="e-own"),
+    )
+    assert cond(early, t1["event_id"]) == "processing_within_sla"
+    assert cond(early, "e-own") == "supplier_backorder"
+    late = run(placed(), eta(h=1, sku="SOFA-9", when="2026-11-20", event_id="e-late"), t2 := ticket(h=2))
+    assert cond(late, t2["event_id"]) == "processing_within_sla"
+    [dl] = late.topic("wismo.dlq")
+    assert dl["error_type"] == "unknown_reference" and dl["event_id"] == "e-late"
+
+
 def test_supplier_backorder_unknown_eta():
     r = run(placed(), eta(h=2, when=None), t := ticket(h=3))
     assert cond(r, t["event_id"]) == "supplier_backorder"
