@@ -32,6 +32,13 @@ APPROVED_PHRASE: dict[str, str] = {
 }
 
 
+def approved_sentence(approved: Sequence[str], *, executed: bool) -> str:
+    """What the customer is told about actions a reviewer approved (approved, so no longer a promise)."""
+    what = " and ".join(APPROVED_PHRASE[x] for x in approved)
+    nxt = "It has been processed." if executed else "A teammate will complete it and confirm the details with you."
+    return f"Good news: {what}. {nxt}"
+
+
 def greeting(ctx: OrderContext | None) -> str:
     name = first_name(ctx)
     return f"Hi {name}," if name else "Hello,"
@@ -44,14 +51,20 @@ def customer_text(
     tz: str,
     sign_off: str,
     requests: Sequence[ActionType] = (),
+    approved: Sequence[ActionType] = (),
+    executed: bool = False,
     checkpoint: datetime | None = None,
     unchanged: bool = False,
 ) -> str:
     """The full customer message for a reply or proactive update. ``unchanged``: a promised checkpoint
-    with nothing new to report, which the message says plainly before restating the status."""
+    with nothing new to report, which the message says plainly before restating the status. ``approved``:
+    actions the customer asks about again that a reviewer already approved (``executed`` when policy let
+    them run)."""
     parts = [greeting(ctx)]
     if unchanged:
-        parts.append("As promised, here is your update: there has been no change since my last message.")
+        parts.append("As promised, here is your update: there has been no change in its status since my last message.")
+    if approved:
+        parts.append(approved_sentence(approved, executed=executed))
     if requests and a.result.condition_type != "restricted_hold":
         phrases = " and to ".join(ACTION_PHRASE[r] for r in requests)
         parts.append(
@@ -68,13 +81,17 @@ def customer_text(
 
 def approval_text(ctx: OrderContext | None, approved: list[str], *, executed: bool, sign_off: str) -> str:
     """The message after a reviewer approved customer-requested actions."""
-    what = " and ".join(APPROVED_PHRASE[x] for x in approved)
-    nxt = "It has been processed." if executed else "A teammate will complete it and confirm the details with you."
-    return "\n\n".join([greeting(ctx), f"Good news: {what}. {nxt}", sign_off])
+    return "\n\n".join([greeting(ctx), approved_sentence(approved, executed=executed), sign_off])
 
 
 def escalation_text(
-    case_id: str, order_label: str, a: Assessment, reasons: list[str], deadline: datetime, escalation_id: str
+    case_id: str,
+    order_label: str,
+    a: Assessment,
+    reasons: list[str],
+    deadline: datetime,
+    escalation_id: str,
+    requested_decision: str,
 ) -> str:
     r = a.result
     return (
@@ -82,7 +99,7 @@ def escalation_text(
         f"Reasons: {', '.join(reasons)}.\n"
         f"Facts: {r.internal_summary}\n"
         f"Customer impact: {a.customer_impact or 'customer is waiting for an answer'}\n"
-        f"Requested decision: {a.requested_decision or 'review the case and decide the next step'}\n"
+        f"Requested decision: {requested_decision}\n"
         f"Options: approved, denied, changes_requested, manual_takeover. Customer options: "
         f"{', '.join(r.customer_options) or 'none'}.\n"
         f"Deadline: {deadline.isoformat()}.\n"

@@ -61,14 +61,20 @@ def check(action: ActionType, ctx: OrderContext, condition: ConditionType, polic
         if ctx.cancelled:
             reasons.append("order is cancelled")
     eligible = not reasons
+    high_value = float(ctx.order_value) >= policy.thresholds.high_value_threshold
     if eligible:
         reasons.append("meets policy")
         if action in ("refund", "replacement") and condition not in RESOLVABLE_CONDITIONS:
             reasons.append(f"note: the order is currently {condition.replace('_', ' ')}")
+    if high_value:
+        reasons.append(
+            f"high value: order value {ctx.order_value} {ctx.currency} is at or above the "
+            f"{policy.thresholds.high_value_threshold:g} threshold, so it needs approval"
+        )
     return Eligibility(
         action_type=action,
         eligible=eligible,
         reasons=tuple(reasons),
-        requires_approval=gate.requires_approval or float(ctx.order_value) >= policy.thresholds.high_value_threshold,
+        requires_approval=gate.requires_approval or high_value,
         write_enabled=policy.actions.writes_enabled,
     )

@@ -20,13 +20,14 @@ shadow of what live would have sent.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel
 from wismo.handlers.base import Assessment, ContactInfo, HandlerInput
-from wismo.handlers.communications import approval_text, customer_text, escalation_text
+from wismo.handlers.communications import ACTION_PHRASE, approval_text, customer_text, escalation_text
 from wismo.handlers.guardrails import check_customer_text
 from wismo.handlers.registry import assess
 from wismo.handlers.resolution import check as check_eligibility
@@ -231,8 +232,10 @@ def evaluate(ev: Evaluation) -> DecisionRecord:
 
     # --- resolution drafts -------------------------------------------------------------------------
     requests: list[ActionType] = []
+    approved: list[ActionType] = []  # asked again, already approved: confirmed, not drafted again
     if ev.contact is not None and a.condition_type != "missing_order_data":
-        requests = requested_actions(ev.contact.intents, ev.contact.resolution)
+        for x in requested_actions(ev.contact.intents, ev.contact.resolution):
+            (approved if x in case.approved_actions else requests).append(x)
     draft_ids: list[str] = []
     if (requests or a.action_requests) and ctx is not None and a.condition_type != "restricted_hold":
         draft_ids = _drafts(ev, a, _draft_types(case, requests, a.action_requests), mode, channel, ticket)
@@ -240,7 +243,7 @@ def evaluate(ev: Evaluation) -> DecisionRecord:
     # --- the customer-visible message --------------------------------------------------------------
     kind: Kind | None = None
     if ev.contact is not None:
-        if a.result.customer_safe_summary or requests:
+        if a.result.customer_safe_summary or requests or approved:
             kind = "reply"
     elif ev.event.type in ("ticket.message", "review.decision"):
         kind = None
@@ -263,6 +266,8 @@ def evaluate(ev: Evaluation) -> DecisionRecord:
             tz=pol.communications.timezone,
             sign_off=pol.communications.sign_off,
             requests=requests,
+            approved=approved,
+            executed=pol.actions.writes_enabled,
             checkpoint=checkpoint,
             unchanged=trigger is not None and trigger.name == "follow_up_due" and a.status_key == case.last_status_sent,
         )
@@ -310,12 +315,14 @@ def evaluate(ev: Evaluation) -> DecisionRecord:
     reasons = list(a.escalation_reasons)
     if requests:
         reasons.append("customer_requested_action")
+        if ctx is not None and float(ctx.order_value) >= t.high_value_threshold and "high_value" not in reasons:
+            reasons.append("high_value")  # SPEC §7: a requested action on a high-value order needs senior review
     if extra_reasons:
         reasons += [x for x in extra_reasons if x not in reasons]
     if reasons:
         key = f"{a.condition_type}|{','.join(sorted(reasons))}"
         if ev.contact is not None or key not in case.escalation_keys or "guardrail_failed" in extra_reasons:
-            _escalate(ev, a, reasons, mode, channel, ticket, draft_ids)
+            _escalate(ev, a, reasons, mode, channel, ticket, draft_ids, requests)
             if key not in case.escalation_keys:
                 case.escalation_keys.append(key)
 
@@ -459,7 +466,10 @@ def _escalate(
     channel: str,
     ticket: str | None,
     draft_ids: list[str],
+    requests: Sequence[ActionType] = (),
 ) -> None:
+    """Write one escalation packet (SPEC §7). ``requests``: the actions the customer asked for, which the
+    reviewer is asked to decide when the handler names no decision of its own."""
     case, ctx = ev.case, ev.ctx
     now = ev.event.occurred_at
     aid = action_id(ev.event.event_id, case.wismo_case_id, "escalation")
@@ -469,6 +479,7 @@ def _escalate(
     if "guardrail_failed" in reasons and priority == "normal":
         priority = "high"
     deadline = now + ESCALATION_DEADLINE[priority]
+    decide = a.requested_decision or _requested_decision(requests, draft_ids)
     facts: dict[str, Any] = {"order_id": case.order_id}
     label = f"case {case.wismo_case_id}"
     if ctx is not None and ctx.known:
@@ -501,7 +512,7 @@ def _escalate(
         aid=aid,
         kind="escalation",
         mode=mode,
-        text=escalation_text(case.wismo_case_id, label, a, reasons, deadline, aid),
+        text=escalation_text(case.wismo_case_id, label, a, reasons, deadline, aid, decide),
         channel=channel,
         ticket=ticket,
     )
@@ -518,7 +529,7 @@ def _escalate(
             "priority": priority,
             "order_facts": facts,
             "customer_impact": a.customer_impact or "The customer is waiting for an accurate answer.",
-            "requested_decision": a.requested_decision or "Review the case and decide the next step.",
+            "requested_decision": decide,
             "decision_options": ["approved", "denied", "changes_requested", "manual_takeover"],
             "deadline": deadline,
             "answer_via": f"review.decision event on wismo.in.review with escalation_id={aid}",
@@ -537,6 +548,15 @@ def _escalate(
     for d in draft_ids:
         if d in case.drafts:
             case.drafts[d].escalation_id = aid
+
+
+def _requested_decision(requests: Sequence[ActionType], draft_ids: list[str]) -> str:
+    """What the reviewer decides when the handler names nothing: the customer's requests, else the case."""
+    if not requests:
+        return "Review the case and decide the next step."
+    asks = " and ".join(ACTION_PHRASE[r] for r in requests)
+    drafts = f" (action drafts {', '.join(draft_ids)})" if draft_ids else ""
+    return f"Approve or deny the customer's request to {asks}{drafts}."
 
 
 def refuse_review(ev: Evaluation, escalation_id: str, decision: Decision, reviewer: str, why: str) -> DecisionRecord:

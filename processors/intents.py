@@ -108,15 +108,16 @@ _MISDELIVERED = re.compile(
     r"|\bdelivered\s+(?:it\s+|them\s+)?to\s+(?:someone|somebody)\s+else\b"
 )
 _MISDELIVERED_KEYS: Final = ("wrong", "incorrect", "different", "else")
-_NR_CLAIM_KEYS: Final = ("missing", "stolen", "disappeared", "vanished", "lost")
+_NR_CLAIM_KEYS: Final = ("missing", "stole", "disappeared", "vanished", "lost")
 _NR_CLAIM = re.compile(  # claims that stand on their own (negation-checked)
     r"\b(?:missing|stolen|disappeared|vanished)\b(?!\s+(?:something|anything|the\s+point|(?:a\s+|the\s+)?"
     r"(?:tracking|info|information|details)))"
+    r"|\bstole\s+(?:it|them|my|our|the)\b"
     r"|\b(?:is|was|got|been|be|it's|its)\s+lost\b"
     r"|\blost\s+in\s+(?:the\s+)?(?:mail|post|transit)\b"
 )
 _NR_CLAIM_NONE = re.compile(  # "nothing is missing", "none of it was stolen": a negative subject denies the loss
-    r"\b(?:nothing|none(?:\s+of\s+(?:it|them|the\s+\w+|my\s+\w+))?|no(?:\s+single)?\s+(?:items?|parts?|pieces?|one)|"
+    r"\b(?:nothing|nobody|no\s+one|no-one|none(?:\s+of\s+(?:it|them|the\s+\w+|my\s+\w+))?|no(?:\s+single)?\s+(?:items?|parts?|pieces?|one)|"
     r"not\s+(?:a\s+)?(?:single\s+)?(?:thing|item|piece|one))"
     r"(?:'s|\s+(?:is|was|are|were|seems?|seemed|appears?|appeared|looks?|looked|has\s+been|had\s+been|got|went))?"
     r"(?:\s+to\s+be)?\s*$"
