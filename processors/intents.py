@@ -308,8 +308,10 @@ def _not_received(text: str) -> bool:
         return True
     for m in _NR_CLAIM.finditer(text) if _has_any(text, _NR_CLAIM_KEYS) else ():
         before = _clause_before(text, m.start())
-        if _NEG_BEFORE.search(before) is None and _CONDITIONAL.search(before) is None and not _NR_CLAIM_NONE.search(
-            before
+        if (
+            _NEG_BEFORE.search(before) is None
+            and _CONDITIONAL.search(before) is None
+            and not _NR_CLAIM_NONE.search(before)
         ):
             return True
     for m in _NR_WEAK.finditer(text) if _has_any(text, _NR_WEAK_KEYS) else ():
