@@ -285,18 +285,26 @@ def evaluate(ev: Evaluation) -> DecisionRecord:
             opens = case.last_proactive_at + timedelta(hours=t.proactive_min_interval_hours)
             due = opens if due is None or opens < due else due
         elif suppressed is not None:
-            _note(
-                ev,
-                a,
-                sub="",
-                text=text,
-                mode=mode,
-                channel=channel,
-                ticket=ticket,
-                reason=suppressed,
-                draft_kind=kind,
-                violations=violations,
-            )
+            # A proactive update withheld again for the same reason with the same status (a sweep or follow-up
+            # re-evaluating an unchanged case) was already noted, and escalated if the guardrail failed.
+            withheld = f"{suppressed}:{a.status_key}" if kind == "proactive_update" else None
+            if withheld is None or withheld != case.last_withheld:
+                _note(
+                    ev,
+                    a,
+                    sub="",
+                    text=text,
+                    mode=mode,
+                    channel=channel,
+                    ticket=ticket,
+                    reason=suppressed,
+                    draft_kind=kind,
+                    violations=violations,
+                )
+                if withheld is not None:
+                    case.last_withheld = withheld
+            elif "guardrail_failed" in extra_reasons:
+                extra_reasons.remove("guardrail_failed")
         else:
             aid = _deliver(ev, a, kind, text, mode, channel, ticket)
             sent = True
@@ -415,6 +423,7 @@ def _record_sent(
         case.last_proactive_at = now
     case.last_status_sent = status_key
     case.pending_status_key = None
+    case.last_withheld = None
     case.checkpoint_promised = promised
     case.sent.append(SentUpdate(action_id=aid, kind=kind, at=now, condition_type=condition, status_key=status_key))
     if len(case.sent) > MAX_SENT_KEPT:

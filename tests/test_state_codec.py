@@ -336,18 +336,22 @@ def test_every_truncation_is_refused(blobs: tuple[bytes, bytes]) -> None:
             decode_case(case[:n])
 
 
+_OV = b"O" + bytes([FORMAT_VERSION])
+"""The header of order context state of this build's format."""
+
+
 @pytest.mark.parametrize(
     ("data", "message"),
     [
         (b"", "truncated: 0 bytes"),
-        (b"O\x02", "truncated: 2 bytes"),
-        (b"O\x02[1,2", "not valid JSON"),
-        (b"O\x02\xff\xfe", "not valid JSON"),
+        (_OV, "truncated: 2 bytes"),
+        (_OV + b"[1,2", "not valid JSON"),
+        (_OV + b"\xff\xfe", "not valid JSON"),
         (b'{"order_id": "A1"}', "not wismo order context state"),
         (b"\x80\x04\x95\x00\x00", "not wismo order context state"),  # a pickle is never loaded
-        (b'O\x02{"order_id": "A1"}', "expected OrderContext as a list of 22 fields, got dict"),
-        (b"O\x02[]", "expected OrderContext as a list of 22 fields, got 0"),
-        (b"O\x02null", "expected OrderContext as a list of 22 fields, got NoneType"),
+        (_OV + b'{"order_id": "A1"}', "expected OrderContext as a list of 22 fields, got dict"),
+        (_OV + b"[]", "expected OrderContext as a list of 22 fields, got 0"),
+        (_OV + b"null", "expected OrderContext as a list of 22 fields, got NoneType"),
     ],
 )
 def test_garbage_is_refused_with_a_reason(data: bytes, message: str) -> None:
@@ -476,3 +480,15 @@ def test_exact_values_survive() -> None:
     case = CaseState(wismo_case_id="WC-A1-1", order_id="A1", opened_at=T0)
     case.drafts["d1"] = DraftState(action_id="d1", action_type="refund", approval_state="approved")
     assert decode_case(encode_case(case)).opened_at.tzinfo is UTC
+
+
+def test_a_format_2_case_is_read_after_the_upgrade() -> None:
+    # Format 3 added CaseState.last_withheld (the last field); state written by the previous release stays readable.
+    case = CaseState(wismo_case_id="WC-A1-1", order_id="A1", opened_at=datetime(2026, 11, 2, tzinfo=UTC))
+    case.last_status_sent = "in_transit:S1"
+    fields3 = orjson.loads(encode_case(case)[2:])
+    v2 = b"C\x02" + orjson.dumps(fields3[:-1])
+    back = decode_case(v2)
+    assert back == case and back.last_withheld is None
+    with pytest.raises(StateDecodeError, match="format version 1"):
+        decode_case(b"C\x01" + orjson.dumps(fields3[:-1]))

@@ -106,6 +106,10 @@ class CaseState:
     backend exception to the first customer update); None outside exception conditions."""
     exception_answered: bool = False
     """A customer update was sent since ``exception_at``."""
+    last_withheld: str | None = None
+    """``<reason>:<status key>`` of the last proactive update withheld with a note (a teammate owns the
+    conversation, or the guardrail failed), so re-evaluations of an unchanged case do not write the same
+    note again; cleared when a message goes out."""
 
     @property
     def is_open(self) -> bool:

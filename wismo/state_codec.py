@@ -23,7 +23,8 @@ raises :class:`StateEncodeError` rather than writing something that cannot be re
 Decoders build the slotted dataclasses without calling ``__init__`` (keyword calls are ~3x slower than
 slot stores); every slot is set. Import fails if a state dataclass gains, loses or reorders a field, or
 gets a ``__post_init__``, until this module is updated: a new field is never silently dropped. Any layout
-change must bump :data:`FORMAT_VERSION`: data of another version is refused, never guessed at.
+change must bump :data:`FORMAT_VERSION`: data of another version is refused, never guessed at, except the
+previous version, which ``_UPGRADES`` converts explicitly (format 2 -> 3: cases gained ``last_withheld``).
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ __all__ = [
     "encode_context",
 ]
 
-FORMAT_VERSION: Final = 2
+FORMAT_VERSION: Final = 3
 """Layout version, the second header byte of every encoded value (1..255)."""
 
 _KIND_CONTEXT: Final = ord("O")
@@ -895,6 +896,7 @@ def _e_case(x: CaseState) -> list[object]:
         x.pending_status_key,
         _enc_odt(x.exception_at),
         x.exception_answered,
+        x.last_withheld,
     ]
 
 
@@ -936,6 +938,7 @@ def _d_case(a: Any) -> CaseState:
             pending_status_key,
             exception_at,
             exception_answered,
+            last_withheld,
         ) = a
         if (
             type(wismo_case_id) is not str
@@ -955,6 +958,7 @@ def _d_case(a: Any) -> CaseState:
             or type(manual_takeover) is not bool
             or (pending_status_key is not None and type(pending_status_key) is not str)
             or type(exception_answered) is not bool
+            or (last_withheld is not None and type(last_withheld) is not str)
             or type(contacts) is not list
             or type(escalations) is not dict
             or type(drafts) is not dict
@@ -996,6 +1000,7 @@ def _d_case(a: Any) -> CaseState:
         o.pending_status_key = pending_status_key
         o.exception_at = _odt(exception_at)
         o.exception_answered = exception_answered
+        o.last_withheld = last_withheld
         return o
     except Exception as exc:
         raise _explain("CaseState", _CASE, a, exc) from None
@@ -1035,6 +1040,7 @@ _CASE: Layout = (
     ("pending_status_key", _ostr),
     ("exception_at", _odt),
     ("exception_answered", _bool),
+    ("last_withheld", _ostr),
 )
 
 LAYOUTS: Final[Mapping[type, Layout]] = {
@@ -1105,12 +1111,27 @@ def _load(data: bytes, kind: int) -> Any:
         if other is not None:
             raise StateDecodeError(f"expected {what} state, got {other} state")
         raise StateDecodeError(f"not wismo {what} state: unknown header {bytes(data[:2])!r}")
-    if version != FORMAT_VERSION:
+    upgrade = _UPGRADES.get((kind, version)) if version != FORMAT_VERSION else None
+    if version != FORMAT_VERSION and upgrade is None:
         raise StateDecodeError(f"{what} state has format version {version}; this build reads only {FORMAT_VERSION}")
     try:
-        return orjson.loads(memoryview(data)[2:])
+        obj = orjson.loads(memoryview(data)[2:])
     except orjson.JSONDecodeError as exc:
         raise StateDecodeError(f"corrupt {what} state (version {version}): not valid JSON ({exc})") from None
+    return upgrade(obj) if upgrade is not None else obj
+
+
+def _case_from_v2(a: Any) -> Any:
+    """Format 2 cases lack ``last_withheld`` (the last field): it was never set, so it is None."""
+    return [*a, None] if type(a) is list else a
+
+
+_UPGRADES: Final[Mapping[tuple[int, int], Callable[[Any], Any]]] = {
+    (_KIND_CONTEXT, 2): lambda a: a,  # the order context layout is unchanged since format 2
+    (_KIND_CASE, 2): _case_from_v2,
+}
+"""(kind, older format version) -> how its decoded JSON becomes this version's layout, so state written by
+the previous release is read after an upgrade (and rewritten in this format on the next write)."""
 
 
 def decode_context(data: bytes) -> OrderContext:
