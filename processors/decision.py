@@ -32,8 +32,9 @@ from wismo.handlers.guardrails import check_customer_text
 from wismo.handlers.registry import assess
 from wismo.handlers.resolution import check as check_eligibility
 from wismo.handlers.resolution import requested_actions
+from wismo.processors.fold import SIG_ETA_SLIPPED
 from wismo.processors.routing import Route, route
-from wismo.processors.triggers import Trigger, detect_trigger
+from wismo.processors.triggers import Trigger, detect_trigger, eta_slipped_since_told
 
 from wismo.case import MAX_SENT_KEPT, CaseState, DraftState, OpenEscalation, ReviewerDecision, SentUpdate
 from wismo.context import OrderContext
@@ -252,7 +253,14 @@ def evaluate(ev: Evaluation) -> DecisionRecord:
             ev.follow_up or (case.next_follow_up_due_at is not None and now >= case.next_follow_up_due_at)
         )
         own = rt.underlying if a.condition_type == "repeated_contact" else a.condition_type
-        trigger = detect_trigger(own, a.status_key, ev.signals, case, follow_up_due=follow_up_due)
+        signals = ev.signals
+        if (
+            own == "supplier_backorder"
+            and SIG_ETA_SLIPPED not in signals
+            and eta_slipped_since_told(a.status_key, case.last_status_sent, t.supplier_slip_days)
+        ):
+            signals = signals | {SIG_ETA_SLIPPED}  # small moves that add up to a slip versus what was told
+        trigger = detect_trigger(own, a.status_key, signals, case, follow_up_due=follow_up_due)
         if trigger is not None and a.result.customer_safe_summary:
             kind = "proactive_update"
     extra_reasons: list[str] = []

@@ -35,6 +35,8 @@ def explain(exc: ValidationError) -> str:
             msg = "field required"
         elif err["type"] == "timezone_aware":
             msg = "timestamp must include a UTC offset (RFC 3339), e.g. 2026-11-02T14:05:00Z"
+        elif err["type"] == "datetime_type":
+            msg = "timestamp must be an RFC 3339 string with a UTC offset, e.g. 2026-11-02T14:05:00Z"
         msgs.append(f"{_loc(tuple(err['loc']))}: {msg}")
     extra = len(exc.errors()) - MAX_ERRORS_IN_REASON
     if extra > 0:
@@ -72,9 +74,11 @@ def dead_letter(
 
 
 def parse_line(raw: str | bytes, *, source_name: str | None = None, line: int | None = None) -> Event | DeadLetter:
-    """Validate one canonical event. Fast path: pydantic parses the JSON directly."""
+    """Validate one canonical event. Fast path: pydantic parses the JSON directly, in strict mode: a
+    timestamp must be an RFC 3339 string (not epoch seconds), a boolean ``true``/``false`` (not ``"yes"``),
+    a quantity a JSON number (not ``"2"``); a producer sending otherwise is told so, not silently coerced."""
     try:
-        return EVENT_ADAPTER.validate_json(raw)
+        return EVENT_ADAPTER.validate_json(raw, strict=True)
     except ValidationError as exc:
         text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
         return _classify(text, exc, source_name, line)

@@ -9,6 +9,7 @@ one-update-per-12-hours limit.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from wismo.processors.fold import (
     SIG_DELIVERED,
@@ -37,6 +38,26 @@ MATERIAL_TRIGGERS = frozenset(
 NO_PROACTIVE: frozenset[ConditionType] = frozenset({"restricted_hold", "missing_order_data", "delivered_not_received"})
 """Conditions never announced proactively: restricted states are internal-only, missing data has nothing
 to say, and a delivery dispute is answered in its own conversation."""
+
+
+def eta_slipped_since_told(status_key: str, last_sent: str | None, slip_days: int) -> bool:
+    """A supplier backorder whose ETA for some SKU is now at least ``slip_days`` later than the ETA in the
+    last message the customer got (status keys ``backorder:<sku>=<date>,...``). Catches a slip made of
+    several smaller moves, none of which alone reached the threshold."""
+    if last_sent is None or not last_sent.startswith("backorder:") or not status_key.startswith("backorder:"):
+        return False
+    told = dict(p.split("=", 1) for p in last_sent[len("backorder:") :].split(",") if "=" in p)
+    for part in status_key[len("backorder:") :].split(","):
+        sku, _, now = part.partition("=")
+        before = told.get(sku)
+        if before is None or before == "unknown" or now == "unknown":
+            continue
+        try:
+            if (date.fromisoformat(now) - date.fromisoformat(before)).days >= slip_days:
+                return True
+        except ValueError:
+            continue
+    return False
 
 
 @dataclass(frozen=True, slots=True)

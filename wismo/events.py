@@ -286,8 +286,9 @@ EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
 
 
 def parse_event_json(raw: str | bytes) -> Event:
-    """Parse one canonical event from JSON. Raises ``pydantic.ValidationError`` on any defect."""
-    return EVENT_ADAPTER.validate_json(raw)
+    """Parse one canonical event from JSON, strictly (no coercion of strings to numbers or booleans, no
+    epoch timestamps). Raises ``pydantic.ValidationError`` on any defect."""
+    return EVENT_ADAPTER.validate_json(raw, strict=True)
 
 
 def parse_event_obj(obj: Any) -> Event:

@@ -15,6 +15,7 @@ from builders import (
     tick,
     ticket,
 )
+from wismo.processors.triggers import eta_slipped_since_told
 
 IN_TRANSIT = [placed(), fulfillment(), label(), scan(h=10, est="2026-11-06")]
 
@@ -282,3 +283,12 @@ def test_a_confirmation_stopped_by_the_guardrail_is_noted_and_escalated(monkeypa
     assert any(n["note_reason"] == "guardrail_failed" for n in r.caused_by(rv["event_id"], "wismo.notes"))
     [again] = r.caused_by(rv["event_id"], "wismo.escalations")
     assert again["escalation_reasons"] == ["guardrail_failed"]
+
+
+def test_eta_slip_is_measured_against_what_the_customer_was_told() -> None:
+    told = "backorder:A=2026-11-10,B=unknown"
+    assert not eta_slipped_since_told("backorder:A=2026-11-12,B=unknown", told, 3)
+    assert eta_slipped_since_told("backorder:A=2026-11-13,B=unknown", told, 3)
+    assert not eta_slipped_since_told("backorder:A=2026-11-09,B=2026-12-30", told, 3)  # B was unknown: no slip
+    assert not eta_slipped_since_told("backorder:A=2026-11-20", None, 3)
+    assert not eta_slipped_since_told("backorder:A=2026-11-20", "processing", 3)
