@@ -18,13 +18,26 @@ STANDARD_CONDITIONS: frozenset[ConditionType] = frozenset(
 """Conditions that are not exceptions: a high order value alone does not escalate them."""
 
 
+OPTION_ACTIONS: dict[str, str] = {
+    "cancel": "cancellation",
+    "address_correction": "address_change",
+    "refund": "refund",
+    "replacement": "replacement",
+}
+"""Customer options that ask for a resolution action: not offered again once a reviewer approved it."""
+
+
 def options(inp: HandlerInput, *wanted: CustomerOption, alternates_for: tuple[str, ...] = ()) -> list[CustomerOption]:
-    """The subset of ``wanted`` the policy allows; ``alternate_item`` only with an approved alternate."""
+    """The subset of ``wanted`` the policy allows; ``alternate_item`` only with an approved alternate; never
+    an action the case already has approved."""
     pol = inp.policy
     allowed = pol.customer_options.allowed  # Policy.option_allowed, read once
+    approved = inp.case.approved_actions
     out: list[CustomerOption] = []
     for opt in wanted:
         if opt not in allowed or opt in out:
+            continue
+        if approved and OPTION_ACTIONS.get(opt) in approved:
             continue
         if opt == "alternate_item" and not any(pol.customer_options.approved_alternates.get(s) for s in alternates_for):
             continue

@@ -308,3 +308,14 @@ def test_eta_slip_is_measured_against_what_the_customer_was_told() -> None:
     assert not eta_slipped_since_told("backorder:A=2026-11-09,B=2026-12-30", told, 3)  # B was unknown: no slip
     assert not eta_slipped_since_told("backorder:A=2026-11-20", None, 3)
     assert not eta_slipped_since_told("backorder:A=2026-11-20", "processing", 3)
+
+
+def test_an_approved_cancellation_is_not_offered_again():
+    t = ticket(h=5, text="Please cancel my order")
+    r = run(placed(ship_by=100), fulfillment(), t)
+    [reply] = r.caused_by(t["event_id"], "wismo.replies")
+    assert "cancel" in reply["customer_options"]
+    [esc] = r.caused_by(t["event_id"], "wismo.escalations")
+    r.feed(review("A1", 6, esc["escalation_id"], "approved"), t2 := ticket(h=8, text="Hi, any update?", ticket_id="T2"))
+    [later] = r.caused_by(t2["event_id"], "wismo.replies")
+    assert "cancel" not in later["customer_options"]
