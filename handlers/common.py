@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
-from wismo.handlers.base import Assessment, HandlerInput, Team, Text
+from wismo.handlers.base import Assessment, HandlerInput, Team, Text, _text
 from wismo.handlers.guardrails import GuardrailFacts
 from wismo.handlers.phrasing import guardrail_facts
+from wismo.processors.routing import RESTRICTED_HOLDS
 
 from wismo.conditions import ConditionType
 from wismo.records import Confidence, CustomerOption, RecommendedAction
@@ -98,6 +99,7 @@ def finish(
     if reasons and action not in ("replacement_review", "refund_review"):
         action = "escalate"
     pol = inp.policy
+    internal = _with_unrestricted_holds(inp, internal)
 
     def facts() -> GuardrailFacts:
         return guardrail_facts(
@@ -126,6 +128,23 @@ def finish(
         facts_factory=facts,
         checkpoint_customer_facing=checkpoint_customer_facing,
     )
+
+
+def _with_unrestricted_holds(inp: HandlerInput, internal: Text) -> Text:
+    """The internal summary, plus any active OMS hold routing does not treat as restricted (``other``): it
+    is not explained to the customer, but a teammate must see it before chasing the warehouse or carrier."""
+    ctx = inp.ctx
+    if ctx is None or not ctx.holds:
+        return internal
+    other = sorted((h, at) for h, at in ctx.holds.items() if h not in RESTRICTED_HOLDS)
+    if not other:
+        return internal
+    note = "; ".join(f"{h} since {at.isoformat()}" for h, at in other)
+
+    def text() -> str:
+        return f"{_text(internal)} Active OMS hold ({note}): check whether it is what blocks the order."
+
+    return text
 
 
 def hours_since(inp: HandlerInput, when: datetime | None) -> float:

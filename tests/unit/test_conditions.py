@@ -239,3 +239,16 @@ def test_weather_exception_is_explained_with_a_checkpoint():
     [reply] = r.caused_by(t["event_id"], "wismo.replies")
     assert "weather delay" in reply["text"] and "update you by" in reply["text"]
     assert "in transit" not in reply["text"]
+
+
+def test_an_unrestricted_hold_is_not_a_restricted_hold_but_teammates_see_it():
+    # SPEC §3 row 2 names fraud, payment and address holds; an "other" hold routes by the order's state,
+    # and its internal summary tells the teammate about the hold.
+    r = run(placed(), fulfillment(), h_ := hold(h=1, hold_type="other"), t := ticket(h=60))
+    assert cond(r, h_["event_id"]) == "processing_within_sla"
+    d = r.decision(t["event_id"])
+    assert d["condition_type"] == "warehouse_pick_delay"
+    [esc] = r.caused_by(t["event_id"], "wismo.escalations")
+    assert "Active OMS hold (other since 2026-11-02T" in esc["internal_summary"]
+    [reply] = r.caused_by(t["event_id"], "wismo.replies")
+    assert "hold" not in reply["text"].lower()
