@@ -2,22 +2,28 @@
 sender (SPEC §3 rows 5-8).
 
 Avoids: treating label creation as carrier possession (a labelled parcel is "waiting for the carrier to
-collect it", never "shipped"); exposing carrier scan codes (each reason has customer wording). Texts are
-written only when a record needs them (``lazy_texts``).
+collect it", never "shipped"); exposing carrier scan codes (each reason has customer wording); hiding that
+only part of a split order is in the parcel concerned (on a split order the text ends with the order's
+itemised map and the guardrail checks it, SPEC §5). Texts are written only when a record needs them
+(``lazy_texts``).
 """
 
 from __future__ import annotations
 
 from wismo.handlers.base import Assessment, HandlerInput, lazy_texts
 from wismo.handlers.common import due_in, finish, hours_since, options
+from wismo.handlers.order_map import map_text, split_order
 from wismo.handlers.phrasing import (
     DELIVERY_FAILURE_REASON,
     carrier_name,
+    carrier_subject,
+    join_text,
     order_ref,
     shipment_labels,
     tracking_text,
 )
 
+from wismo.context import OrderContext
 from wismo.records import RecommendedAction
 from wismo.timefmt import customer_date
 
@@ -25,11 +31,21 @@ HANDLER = "carrier_exception"
 INVESTIGATION_DETAILS = ("lost", "damaged")
 
 
+def _customer_text(inp: HandlerInput, ctx: OrderContext, sentences: list[str], closing: str, *, split: bool) -> str:
+    """ "An update on <order>." + the shipment sentences + ``closing``; on a split order, then the order's
+    itemised map (every shipment and every pending item)."""
+    text = join_text([f"An update on {order_ref(ctx)}.", *sentences, closing])
+    if not split:
+        return text
+    return join_text([text, map_text(ctx, inp.now, inp.policy.communications.timezone)], "\n\n")
+
+
 def label_no_pickup(inp: HandlerInput) -> Assessment:
     ctx = inp.ctx
     assert ctx is not None
     tz = inp.policy.communications.timezone
     sids = inp.route.shipment_ids
+    split = split_order(ctx)
 
     def texts() -> tuple[str, str]:
         labels = shipment_labels(ctx)
@@ -47,7 +63,7 @@ def label_no_pickup(inp: HandlerInput) -> Assessment:
                 f"no physical scan after {hours_since(inp, s.label_at):.0f}h"
             )
         return (
-            f"An update on {order_ref(ctx)}. " + " ".join(sentences) + " We are checking the handoff to the carrier.",
+            _customer_text(inp, ctx, sentences, "We are checking the handoff to the carrier.", split=split),
             "; ".join(internal) + ". Trace the handoff with the carrier and the fulfilment site.",
         )
 
@@ -66,6 +82,7 @@ def label_no_pickup(inp: HandlerInput) -> Assessment:
         reasons=[],
         status_key="no_pickup:" + ",".join(sids),
         team="shipping",
+        split=split,
     )
 
 
@@ -74,6 +91,7 @@ def no_movement(inp: HandlerInput) -> Assessment:
     assert ctx is not None
     tz = inp.policy.communications.timezone
     sids = inp.route.shipment_ids
+    split = split_order(ctx)
     lost = any(
         ctx.shipments[sid].status == "exception" and ctx.shipments[sid].detail in INVESTIGATION_DETAILS for sid in sids
     )
@@ -88,12 +106,12 @@ def no_movement(inp: HandlerInput) -> Assessment:
             last = customer_date(s.last_physical_scan_at, tz) if s.last_physical_scan_at else None
             if s.status == "exception" and s.detail in INVESTIGATION_DETAILS:
                 sentences.append(
-                    f"{carrier_name(s)} has reported a problem with {name}{tracking_text(s)} while it was in their "
+                    f"{carrier_subject(s)} has reported a problem with {name}{tracking_text(s)} while it was in their "
                     f"network (last update on {customer_date(s.status_at, tz) if s.status_at else last})."
                 )
             else:
                 sentences.append(
-                    f"{carrier_name(s)} last scanned {name}{tracking_text(s)} on {last} and has not reported any "
+                    f"{carrier_subject(s)} last scanned {name}{tracking_text(s)} on {last} and has not reported any "
                     "movement since."
                 )
             internal.append(
@@ -102,9 +120,9 @@ def no_movement(inp: HandlerInput) -> Assessment:
                 f"({hours_since(inp, s.last_physical_scan_at):.0f}h ago)"
             )
         return (
-            f"An update on {order_ref(ctx)}. "
-            + " ".join(sentences)
-            + " We are following up with the carrier to find out where it is.",
+            _customer_text(
+                inp, ctx, sentences, "We are following up with the carrier to find out where it is.", split=split
+            ),
             "; ".join(internal)
             + (
                 ". Carrier reports lost/damaged: open a claim and review replacement or refund."
@@ -128,6 +146,7 @@ def no_movement(inp: HandlerInput) -> Assessment:
         reasons=["carrier_investigation"] if lost else [],
         status_key="stalled:" + ",".join(sids) + (":lost" if lost else ""),
         team="shipping",
+        split=split,
     )
 
 
@@ -136,6 +155,7 @@ def delivery_failed(inp: HandlerInput) -> Assessment:
     assert ctx is not None
     tz = inp.policy.communications.timezone
     sids = inp.route.shipment_ids
+    split = split_order(ctx)
     address = any(ctx.shipments[sid].detail == "address_issue" for sid in sids)
     if address:
         nxt = (
@@ -161,14 +181,14 @@ def delivery_failed(inp: HandlerInput) -> Assessment:
             reason = DELIVERY_FAILURE_REASON.get(s.detail or "", "the carrier could not complete the delivery")
             when = customer_date(s.status_at, tz) if s.status_at else "the latest attempt"
             sentences.append(
-                f"{carrier_name(s)} tried to deliver {labels[sid]}{tracking_text(s)} on {when}, but {reason}."
+                f"{carrier_subject(s)} tried to deliver {labels[sid]}{tracking_text(s)} on {when}, but {reason}."
             )
             internal.append(
                 f"{sid}: delivery_failed/{s.detail or '-'} attempt {s.failed_attempts} at "
                 f"{s.status_at.isoformat() if s.status_at else '?'}"
             )
         return (
-            f"An update on {order_ref(ctx)}. " + " ".join(sentences) + nxt,
+            _customer_text(inp, ctx, sentences, nxt, split=split),
             "; ".join(internal) + (". Verify the address with the customer." if address else "."),
         )
 
@@ -187,6 +207,7 @@ def delivery_failed(inp: HandlerInput) -> Assessment:
         reasons=[],
         status_key="delivery_failed:" + ",".join(f"{sid}#{ctx.shipments[sid].failed_attempts}" for sid in sids),
         team="shipping",
+        split=split,
     )
 
 
@@ -194,6 +215,7 @@ def return_to_sender(inp: HandlerInput) -> Assessment:
     ctx = inp.ctx
     assert ctx is not None
     sids = inp.route.shipment_ids
+    split = split_order(ctx)
 
     def texts() -> tuple[str, str]:
         labels = shipment_labels(ctx)
@@ -203,13 +225,17 @@ def return_to_sender(inp: HandlerInput) -> Assessment:
             s = ctx.shipments[sid]
             attempts = f" after {s.failed_attempts} delivery attempts" if s.failed_attempts >= 2 else ""
             sentences.append(
-                f"{carrier_name(s)} reports that {labels[sid]}{tracking_text(s)} is being returned to us{attempts}."
+                f"{carrier_subject(s)} reports that {labels[sid]}{tracking_text(s)} is being returned to us{attempts}."
             )
             internal.append(f"{sid}: {s.status}, {s.failed_attempts} failed attempt(s)")
         return (
-            f"An update on {order_ref(ctx)}. "
-            + " ".join(sentences)
-            + " A teammate will contact you about the options for getting your order to you.",
+            _customer_text(
+                inp,
+                ctx,
+                sentences,
+                "A teammate will contact you about the options for getting your order to you.",
+                split=split,
+            ),
             "; ".join(internal) + ". Resolution needed: reship (replacement) or refund once returned.",
         )
 
@@ -228,6 +254,7 @@ def return_to_sender(inp: HandlerInput) -> Assessment:
         reasons=["resolution_required"],
         status_key="rts:" + ",".join(sids),
         team="cx",
+        split=split,
     )
     a.requested_decision = "Choose the resolution for the returning parcel: reship or refund."
     a.customer_impact = "The customer's order is on its way back to us and will not arrive as ordered."

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from wismo.handlers.base import Assessment
-from wismo.handlers.phrasing import first_name
+from wismo.handlers.phrasing import first_name, join_text
 
 from wismo.context import OrderContext
 from wismo.records import ActionType
@@ -76,7 +76,7 @@ def customer_text(
     if checkpoint is not None and a.checkpoint_customer_facing:
         parts.append(f"I will check again and update you by {customer_date(checkpoint, tz)}.")
     parts.append(sign_off)
-    return "\n\n".join(parts)
+    return join_text(parts, "\n\n")
 
 
 def approval_text(ctx: OrderContext | None, approved: list[str], *, executed: bool, sign_off: str) -> str:

@@ -7,6 +7,7 @@ added to the guardrail's allowed set by :func:`guardrail_facts`, so the check an
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, date, datetime
 
 from wismo.handlers.guardrails import GuardrailFacts, ShipmentFacts
@@ -21,6 +22,12 @@ DELIVERY_FAILURE_REASON = {
     "recipient_unavailable": "nobody was available to receive the package",
 }
 """Customer wording for each failed-attempt reason; never the raw carrier code."""
+
+
+def join_text(parts: Iterable[str], sep: str = " ") -> str:
+    """``parts`` stripped and joined by ``sep``; empty parts are left out, so a text never holds an empty
+    part (a doubled separator, a sentence starting with a space)."""
+    return sep.join(p for p in (x.strip() for x in parts) if p)
 
 
 def first_name(ctx: OrderContext | None) -> str | None:
@@ -74,6 +81,11 @@ def carrier_name(s: Shipment) -> str:
     return s.carrier or "the carrier"
 
 
+def carrier_subject(s: Shipment) -> str:
+    """:func:`carrier_name` to start a sentence with ("The carrier ...", never "the carrier ...")."""
+    return sentence_case(carrier_name(s))
+
+
 def tracking_text(s: Shipment) -> str:
     if not s.tracking_number:
         return ""
@@ -113,8 +125,8 @@ def estimate_sentence(s: Shipment, now: datetime, tz: str) -> str:
     if s.est_delivery is None or s.status == "delivered":
         return ""
     if s.est_delivery < local_date(now, tz):
-        return f" {carrier_name(s)}'s last delivery estimate has passed, so we are watching for the next scan."
-    return f" {carrier_name(s)} currently estimates delivery on {customer_date(s.est_delivery, tz)}."
+        return f" {carrier_subject(s)}'s last delivery estimate has passed, so we are watching for the next scan."
+    return f" {carrier_subject(s)} currently estimates delivery on {customer_date(s.est_delivery, tz)}."
 
 
 def collect_dates(ctx: OrderContext | None, tz: str, extra: list[datetime | date | None]) -> frozenset[date]:
@@ -133,8 +145,8 @@ def collect_dates(ctx: OrderContext | None, tz: str, extra: list[datetime | date
                 s.first_physical_scan_at,
                 s.last_physical_scan_at,
             ]
+            # Not the scans' estimates: those are the carrier's dates; s.est_delivery is the customer's.
             vals += [sc.at for sc in s.scans]
-            vals += [sc.est_delivery for sc in s.scans]
         for e in ctx.supplier_etas.values():
             vals += [e.eta, e.previous_eta]
     utc = tz == "UTC"

@@ -39,11 +39,13 @@ HANDLERS: dict[ConditionType, Callable[[HandlerInput], Assessment]] = {
 
 def assess(inp: HandlerInput) -> Assessment:
     """Run the specialist for the routed condition. Repeated contact wraps the underlying condition's
-    specialist so the customer still gets the factual status."""
+    specialist so the customer still gets the factual status; that specialist reads the underlying route
+    (its shipments, reason and inputs), exactly as when the condition is routed on its own."""
     cond = inp.route.condition
     if cond == "repeated_contact":
-        under = inp._replace(route=inp.route._replace(condition=inp.route.underlying))
-        return repeated_contact(inp, HANDLERS[inp.route.underlying](under))
+        under = inp._replace(route=inp.route.order_route)
+        assert under.route.condition == inp.route.underlying
+        return repeated_contact(inp, HANDLERS[under.route.condition](under))
     a = HANDLERS[cond](inp)
     assert a.handler == HANDLER_FOR[cond]
     return a

@@ -10,8 +10,15 @@ from __future__ import annotations
 from dataclasses import replace
 
 from wismo.handlers.base import Assessment, HandlerInput, _text
+from wismo.handlers.phrasing import join_text
 
 HANDLER = "priority_escalation"
+
+
+def _sentence(text: str) -> str:
+    """``text`` as one finished sentence: never empty, always ending with a full stop."""
+    text = text.strip() or "no details recorded"
+    return text if text.endswith(".") else text + "."
 
 
 def repeated_contact(inp: HandlerInput, underlying: Assessment) -> Assessment:
@@ -24,19 +31,21 @@ def repeated_contact(inp: HandlerInput, underlying: Assessment) -> Assessment:
     reasons = ["repeated_contact"] + [r for r in underlying.escalation_reasons if r != "repeated_contact"]
 
     def summary() -> str:
-        text = _text(under_summary)
+        text = _text(under_summary).strip()
         if not text:
             return text
-        return (
-            text
-            + "\n\nBecause you have had to contact us more than once, "
-            + "a teammate is now reviewing your order personally."
+        return join_text(
+            [
+                text,
+                "Because you have had to contact us more than once, a teammate is now reviewing your order personally.",
+            ],
+            "\n\n",
         )
 
     def internal() -> str:
         return (
             f"Repeated contact ({n_contacts} contacts: {contacts}). Underlying condition "
-            f"{under_condition}: {_text(under_internal)} Prior updates: {prior}."
+            f"{under_condition}: {_sentence(_text(under_internal))} Prior updates: {prior}."
         )
 
     out = replace(

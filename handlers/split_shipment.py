@@ -1,27 +1,19 @@
 """Split shipment handler (SPEC §3 row 9): an itemised map of every shipment and every pending item.
 
-Avoids: hiding that only part of the order shipped. Each shipment is named ("Package N") with its items
-and its own status; a shipment with only a label is "waiting for the carrier", never "shipped"; each
-pending item is listed, with a supplier ETA only when the data holds one (and a caveat).
+Avoids: hiding that only part of the order shipped. The text is the order's itemised map
+(:mod:`wismo.handlers.order_map`): each shipment named ("Package N") with its items, quantities where an
+item is split, and its own status; a shipment with only a label is "waiting for the carrier", never
+"shipped"; each pending unit is listed, with a supplier ETA only when the data holds one (and a caveat).
 """
 
 from __future__ import annotations
 
 from wismo.handlers.base import Assessment, HandlerInput, lazy_texts
 from wismo.handlers.common import due_at_or_later, finish, options, start_of_day
-from wismo.handlers.phrasing import (
-    estimate_sentence,
-    items_text,
-    order_ref,
-    ordered_shipments,
-    scan_status_sentence,
-    sentence_case,
-    shipment_labels,
-    tracking_text,
-)
+from wismo.handlers.order_map import map_lines, unpacked_units
+from wismo.handlers.phrasing import order_ref, ordered_shipments, sentence_case
 
 from wismo.context import Shipment
-from wismo.timefmt import customer_date
 
 HANDLER = "split_shipment"
 
@@ -40,9 +32,8 @@ def partial_shipment(inp: HandlerInput) -> Assessment:
     tz = inp.policy.communications.timezone
     ships = ordered_shipments(ctx)
     pending = ctx.unshipped_units()
-    in_shipments = ctx.units_in_shipments()
-    # Not yet in any package: these are listed on their own lines (the rest appear inside their package).
-    loose = [sku for sku in pending if in_shipments.get(sku, 0) == 0]
+    # Not yet in any package: listed on their own lines (the rest appear inside their package).
+    loose = unpacked_units(ctx)
     key_parts = [f"{s.shipment_id}={_phase(s)}" for s in ships] + [f"{sku}=pending" for sku in loose]
     etas = [e.eta for e in (ctx.supplier_etas.get(sku) for sku in loose) if e is not None and e.eta is not None]
     deadline = ctx.fulfilment_deadline(inp.policy.thresholds.fulfilment_sla_hours)
@@ -50,39 +41,9 @@ def partial_shipment(inp: HandlerInput) -> Assessment:
     due = due_at_or_later(inp, min(candidates) if candidates else None, "partial_shipment")
 
     def texts() -> tuple[str, str]:
-        labels = shipment_labels(ctx)
-        lines = [f"{sentence_case(order_ref(ctx))} is coming in more than one part. Here is where each part is:"]
-        for s in ships:
-            what = items_text(ctx, s.items) if s.items else "part of your order"
-            if s.physically_scanned:
-                status = scan_status_sentence(s, tz) + "." + estimate_sentence(s, inp.now, tz)
-            elif s.label_at is not None:
-                status = (
-                    f"a shipping label was created on {customer_date(s.label_at, tz)}; it is waiting for the "
-                    "carrier to collect it."
-                )
-            else:
-                status = "being prepared at our fulfilment centre."
-            lines.append(f"- {sentence_case(labels[s.shipment_id])}{tracking_text(s)} with {what}: {status}")
-        for sku in loose:
-            qty = pending[sku]
-            title = ctx.item_title(sku)
-            label = f"{title} (x{qty})" if qty > 1 else title
-            eta = ctx.supplier_etas.get(sku)
-            if eta is not None and eta.eta is not None:
-                lines.append(
-                    f"- Not yet sent: {label}. Our current estimate for it to be ready is "
-                    f"{customer_date(eta.eta, tz)}; this is an estimate and can change."
-                )
-            elif eta is not None:
-                lines.append(
-                    f"- Not yet sent: {label}. It is temporarily out of stock and we do not have a confirmed "
-                    "date for it yet."
-                )
-            else:
-                lines.append(f"- Not yet sent: {label}. It is still being prepared.")
+        head = f"{sentence_case(order_ref(ctx))} is coming in more than one part. Here is where each part is:"
         internal = f"Split order: {len(ctx.shipments)} shipment(s) [{', '.join(key_parts)}]; pending units {pending}."
-        return "\n".join(lines), internal
+        return "\n".join([head, *map_lines(ctx, inp.now, tz)]), internal
 
     summary, internal = lazy_texts(texts)
     return finish(

@@ -7,9 +7,11 @@ the caveat that it is an estimate.
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from wismo.handlers.base import Assessment, HandlerInput, lazy_texts
 from wismo.handlers.common import due_at_or_later, finish, options, start_of_day
-from wismo.handlers.phrasing import order_ref
+from wismo.handlers.phrasing import join_text, order_ref
 from wismo.processors.fold import SIG_ETA_KNOWN, SIG_ETA_SLIPPED
 
 from wismo.timefmt import customer_date
@@ -17,11 +19,17 @@ from wismo.timefmt import customer_date
 HANDLER = "supplier_backorder"
 
 
+def _skus(inp: HandlerInput, known: Collection[str]) -> list[str]:
+    """The SKUs routing named (``inputs["skus"]``), else every SKU ``known`` holds: never an empty list
+    while the order has a stock issue, so no text is written about nothing."""
+    return list(inp.route.inputs.get("skus") or sorted(known))
+
+
 def supplier_backorder(inp: HandlerInput) -> Assessment:
     ctx = inp.ctx
     assert ctx is not None
     tz = inp.policy.communications.timezone
-    skus: list[str] = list(inp.route.inputs.get("skus", []))
+    skus = _skus(inp, ctx.supplier_etas)
     etas = [ctx.supplier_etas[sku] for sku in skus]
     key = [f"{e.sku}={e.eta.isoformat() if e.eta else 'unknown'}" for e in etas]
     future = [d for d in (start_of_day(e.eta, tz) for e in etas if e.eta is not None) if d > inp.now]
@@ -58,7 +66,7 @@ def supplier_backorder(inp: HandlerInput) -> Assessment:
             for e in etas
         )
         return (
-            " ".join(sentences) + " You can wait for it, or ask us to cancel it.",
+            join_text([*sentences, "You can wait for it, or ask us to cancel it."]),
             internal + ("." if SIG_ETA_SLIPPED not in inp.signals else ". ETA slipped."),
         )
 
@@ -83,7 +91,7 @@ def supplier_backorder(inp: HandlerInput) -> Assessment:
 def allocation_conflict(inp: HandlerInput) -> Assessment:
     ctx = inp.ctx
     assert ctx is not None
-    skus: list[str] = list(inp.route.inputs.get("skus", []))
+    skus = _skus(inp, ctx.inventory_issues)
     titles = [ctx.item_title(s) for s in skus]
     summary = (
         f"The stock for {', '.join(titles)} in {order_ref(ctx)} became unavailable just before your order "

@@ -3,6 +3,11 @@
 :func:`fold_event` mutates ``ctx`` and returns the *signals* the event produced (what changed that a
 proactive trigger may care about). Pure apart from mutating the context it is given; never raises for a
 validated event. Out-of-order carrier scans are kept in history but do not overwrite a newer status.
+
+A carrier's delivery estimate is kept twice: on its :class:`Scan` as the carrier gave it (a timed estimate
+as its date in the carrier's offset, the dedupe key of that scan), and on the :class:`Shipment` as the
+customer's calendar date, the date in the policy time zone (``tz``, ``communications.timezone``), which is
+the date customer text states. A date-only estimate is a calendar date and is the same in both.
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ from wismo.events import (
     TrackingUpdated,
 )
 from wismo.policy import Thresholds
-from wismo.timefmt import hours
+from wismo.timefmt import hours, local_date
 
 DELIVERY_ATTEMPT_DETAILS = frozenset({"address_issue", "access_issue", "business_closed", "recipient_unavailable"})
 """Carrier ``exception`` details that mean a delivery attempt failed (SPEC §3 row 6)."""
@@ -55,10 +60,11 @@ SIG_CANCELLED = "cancelled"
 SIG_SHIPPED = "first_physical_scan"
 
 
-def est_delivery_date(value: datetime | date | None) -> date | None:
-    """The carrier's estimated delivery as a calendar date (in the offset the carrier gave)."""
+def est_delivery_date(value: datetime | date | None, tz: str | None = None) -> date | None:
+    """The carrier's estimated delivery as a calendar date: a timed estimate in zone ``tz``, or in the
+    offset the carrier gave when ``tz`` is None; a date-only estimate as given (it never shifts)."""
     if isinstance(value, datetime):
-        return value.date()
+        return value.date() if tz is None else local_date(value, tz)
     return value
 
 
@@ -69,9 +75,10 @@ def _shipment(ctx: OrderContext, shipment_id: str) -> Shipment:
     return s
 
 
-def fold_event(event: Event, ctx: OrderContext, thresholds: Thresholds) -> set[str]:
+def fold_event(event: Event, ctx: OrderContext, thresholds: Thresholds, tz: str = "UTC") -> set[str]:
     """Apply ``event`` to ``ctx``; return the change signals. Ticket/review/clock events are no-ops here
-    (contacts and reviewer decisions belong to the case, not the order)."""
+    (contacts and reviewer decisions belong to the case, not the order). ``tz``: the customer time zone
+    (policy ``communications.timezone``), in which a carrier's timed estimate becomes a calendar date."""
     signals: set[str] = set()
     at = event.occurred_at
     if event.source in BACKEND_SOURCES and event.type != "clock.tick":
@@ -83,7 +90,7 @@ def fold_event(event: Event, ctx: OrderContext, thresholds: Thresholds) -> set[s
         ctx.last_event_at = at
 
     if isinstance(event, TrackingUpdated):
-        _fold_tracking(event, ctx, thresholds, signals)
+        _fold_tracking(event, ctx, thresholds, signals, tz)
     elif isinstance(event, OrderPlaced):
         p = event.payload
         ctx.known = True
@@ -136,7 +143,7 @@ def fold_event(event: Event, ctx: OrderContext, thresholds: Thresholds) -> set[s
     return signals
 
 
-def _fold_tracking(event: TrackingUpdated, ctx: OrderContext, t: Thresholds, signals: set[str]) -> None:
+def _fold_tracking(event: TrackingUpdated, ctx: OrderContext, t: Thresholds, signals: set[str], tz: str) -> None:
     p = event.payload
     at = event.occurred_at
     s = _shipment(ctx, p.shipment_id)
@@ -177,7 +184,7 @@ def _fold_tracking(event: TrackingUpdated, ctx: OrderContext, t: Thresholds, sig
     s.detail = p.detail
     s.status_at = at
     if est is not None:
-        s.est_delivery = est
+        s.est_delivery = est_delivery_date(p.est_delivery_at, tz)
     if status == "delivery_failed":
         s.failed_attempts += 1
         signals.add(SIG_DELIVERY_FAILED)

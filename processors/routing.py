@@ -11,8 +11,13 @@ never the wall clock) and the policy thresholds. Decisions taken where the spec 
   ``processing_within_sla`` (row 13) and the standard status handler answers with the cancellation.
 * An allocation failure for a SKU is resolved once that SKU is in a fulfilment, or superseded by a
   later supplier ETA for it (then it is a backorder).
-* ``underlying`` is the condition the order would have without the case-level rows (delivered-not-
-  received and repeated contact); handlers use it to state the current order status.
+* ``underlying`` is the condition the order would have without the case-level rows (restricted hold,
+  delivered-not-received and repeated contact); handlers use it to state the current order status. A
+  case-level route carries the whole underlying route in ``base`` (its shipments, reason and inputs), so a
+  handler run for the underlying condition reads the same facts as when that condition is routed directly.
+* A shipment whose contents are unknown (a carrier event with no ``fulfillment.created`` for it) never
+  makes an order partial: it may hold every unit, so no unit counts as pending while one is physically
+  scanned (the order is in transit or delivered). Wording never guesses what such a package holds.
 """
 
 from __future__ import annotations
@@ -45,6 +50,13 @@ class Route(NamedTuple):
     shipment_ids: tuple[str, ...] = ()
     missing: tuple[str, ...] = ()
     inputs: Mapping[str, Any] = _NO_INPUTS
+    base: Route | None = None
+    """For a case-level row (restricted hold, delivered-not-received, repeated contact): the underlying route."""
+
+    @property
+    def order_route(self) -> Route:
+        """The route of the order's own state: ``base`` for a case-level row, else this route."""
+        return self.base if self.base is not None else self
 
 
 def route(
@@ -73,6 +85,7 @@ def route(
             f"OMS hold: {', '.join(holds)}",
             underlying.shipment_ids,
             inputs={"holds": holds},
+            base=underlying,
         )
     if case.dnr_claimed_at is not None:
         delivered = tuple(sid for sid, s in ctx.shipments.items() if s.delivered)
@@ -82,6 +95,7 @@ def route(
                 underlying.condition,
                 "carrier reports delivered; customer reports not received",
                 delivered,
+                base=underlying,
             )
     if len(case.contacts) >= t.repeated_contact_count:
         return Route(
@@ -90,6 +104,7 @@ def route(
             f"{len(case.contacts)} customer contacts on the unresolved case",
             underlying.shipment_ids,
             inputs={"contacts": len(case.contacts)},
+            base=underlying,
         )
     return underlying
 
@@ -170,7 +185,10 @@ def route_order(ctx: OrderContext, now: datetime, t: Thresholds) -> Route:
 
 
 def _any_unshipped(ctx: OrderContext, scanned: list[Shipment]) -> bool:
-    """``bool(ctx.unshipped_units())``, given the physically scanned shipments, without building the dict."""
+    """``bool(ctx.unshipped_units())``, given the physically scanned shipments, without building the dict;
+    False when a scanned shipment's contents are unknown (it may hold the units)."""
+    if not all(s.items for s in scanned):
+        return False
     if len(scanned) == 1:
         shipped = scanned[0].items
     else:

@@ -360,7 +360,7 @@ class Pipeline:
             return self._unknown_reference(event, stranger)
         if ctx is None:
             ctx = st.contexts[order_id] = OrderContext(order_id=order_id)
-        signals = fold_event(event, ctx, self.policy.thresholds)
+        signals = fold_event(event, ctx, self.policy.thresholds, self.policy.communications.timezone)
         if event.type == "order.placed":
             self._index_order(ctx)
         return self._evaluate(
