@@ -38,7 +38,7 @@ def delivered_not_received(inp: HandlerInput) -> Assessment:
             f"I am sorry that {order_ref(ctx)} has not reached you. "
             + " ".join(sentences)
             + " Please check around the delivery spot, with neighbours and with any building reception or "
-            "mail room. We have opened a delivery investigation with the carrier."
+            "mail room. I have asked a teammate to open a delivery investigation with the carrier."
         )
         internal = (
             f"DNR claimed at {inp.case.dnr_claimed_at.isoformat() if inp.case.dnr_claimed_at else '?'}; "
