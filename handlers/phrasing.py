@@ -69,14 +69,6 @@ def _labels(ships: list[Shipment]) -> dict[str, str]:
     return {s.shipment_id: f"Package {i}" for i, s in enumerate(ships, 1)}
 
 
-def items_text(ctx: OrderContext, units: dict[str, int]) -> str:
-    parts = []
-    for sku, qty in units.items():
-        title = ctx.item_title(sku)
-        parts.append(f"{title} (x{qty})" if qty > 1 else title)
-    return ", ".join(parts) if parts else "items"
-
-
 def carrier_name(s: Shipment) -> str:
     return s.carrier or "the carrier"
 

@@ -7,8 +7,6 @@ the caveat that it is an estimate.
 
 from __future__ import annotations
 
-from collections.abc import Collection
-
 from wismo.handlers.base import Assessment, HandlerInput, lazy_texts
 from wismo.handlers.common import due_at_or_later, finish, options, start_of_day
 from wismo.handlers.phrasing import join_text, order_ref
@@ -19,17 +17,11 @@ from wismo.timefmt import customer_date
 HANDLER = "supplier_backorder"
 
 
-def _skus(inp: HandlerInput, known: Collection[str]) -> list[str]:
-    """The SKUs routing named (``inputs["skus"]``), else every SKU ``known`` holds: never an empty list
-    while the order has a stock issue, so no text is written about nothing."""
-    return list(inp.route.inputs.get("skus") or sorted(known))
-
-
 def supplier_backorder(inp: HandlerInput) -> Assessment:
     ctx = inp.ctx
     assert ctx is not None
     tz = inp.policy.communications.timezone
-    skus = _skus(inp, ctx.supplier_etas)
+    skus: list[str] = list(inp.route.inputs.get("skus", []))
     etas = [ctx.supplier_etas[sku] for sku in skus]
     key = [f"{e.sku}={e.eta.isoformat() if e.eta else 'unknown'}" for e in etas]
     future = [d for d in (start_of_day(e.eta, tz) for e in etas if e.eta is not None) if d > inp.now]
@@ -91,7 +83,7 @@ def supplier_backorder(inp: HandlerInput) -> Assessment:
 def allocation_conflict(inp: HandlerInput) -> Assessment:
     ctx = inp.ctx
     assert ctx is not None
-    skus = _skus(inp, ctx.inventory_issues)
+    skus: list[str] = list(inp.route.inputs.get("skus", []))
     titles = [ctx.item_title(s) for s in skus]
     summary = (
         f"The stock for {', '.join(titles)} in {order_ref(ctx)} became unavailable just before your order "
