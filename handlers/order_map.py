@@ -68,6 +68,22 @@ def units_label(ctx: OrderContext, sku: str, qty: int, ordered: int) -> str:
     return f"{title} (x{qty})" if qty > 1 else title
 
 
+def contents_text(ctx: OrderContext, s: Shipment, ordered: dict[str, int] | None = None) -> str:
+    """What ``s`` holds, with quantities (``Blue Mug, Red Kettle (1 of 2)``); empty when its contents are
+    unknown (no fulfilment lists them)."""
+    units = ordered if ordered is not None else ordered_units(ctx)
+    return ", ".join(units_label(ctx, sku, q, units.get(sku, q)) for sku, q in s.items.items())
+
+
+def with_contents(ctx: OrderContext, s: Shipment) -> str:
+    """`` with <contents>`` to follow a package's name on an order of several packages (so the customer can
+    tell them apart); empty for a single package or unknown contents."""
+    if len(ctx.shipments) < 2:
+        return ""
+    what = contents_text(ctx, s)
+    return f" with {what}" if what else ""
+
+
 def _status(s: Shipment, now: datetime, tz: str) -> str:
     if s.physically_scanned:
         return scan_status_sentence(s, tz) + "." + estimate_sentence(s, now, tz)
@@ -100,7 +116,7 @@ def map_lines(ctx: OrderContext, now: datetime, tz: str) -> list[str]:
     labels = shipment_labels(ctx)
     lines = []
     for s in ordered_shipments(ctx):
-        what = ", ".join(units_label(ctx, sku, q, ordered.get(sku, q)) for sku, q in s.items.items())
+        what = contents_text(ctx, s, ordered)
         with_what = f" with {what}" if what else ""
         lines.append(f"- {sentence_case(labels[s.shipment_id])}{tracking_text(s)}{with_what}: {_status(s, now, tz)}")
     unknown = unknown_contents_scanned(ctx)

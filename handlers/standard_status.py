@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from wismo.handlers.base import Assessment, HandlerInput
 from wismo.handlers.common import due_at_or_later, finish, options
+from wismo.handlers.order_map import with_contents
 from wismo.handlers.phrasing import (
     carrier_name,
     estimate_sentence,
@@ -117,8 +118,8 @@ def in_transit(inp: HandlerInput) -> Assessment:
     def summary() -> str:
         labels = shipment_labels(ctx)
         sentences = [
-            f"{sentence_case(labels[s.shipment_id])}{tracking_text(s)}: {scan_status_sentence(s, tz)}."
-            + estimate_sentence(s, inp.now, tz)
+            f"{sentence_case(labels[s.shipment_id])}{tracking_text(s)}{with_contents(ctx, s)}: "
+            f"{scan_status_sentence(s, tz)}." + estimate_sentence(s, inp.now, tz)
             for s in ships
             if s.physically_scanned
         ]
@@ -165,9 +166,13 @@ def delivered(inp: HandlerInput) -> Assessment:
         body = f"{sentence_case(order_ref(ctx))} has been delivered: {scan_status_sentence(s, tz)}."
     else:
         body = f"Every package of {order_ref(ctx)} has been delivered. " + " ".join(
-            f"{sentence_case(labels[s.shipment_id])}: {scan_status_sentence(s, tz)}." for s in ships
+            f"{sentence_case(labels[s.shipment_id])}{with_contents(ctx, s)}: {scan_status_sentence(s, tz)}."
+            for s in ships
         )
-    body += " If you cannot find it, just reply to this message and we will reopen your case and look into it."
+    body += (
+        f" If you cannot find {'it' if len(ships) == 1 else 'any of them'}, just reply to this message and we will "
+        "reopen your case and look into it."
+    )
     return finish(
         inp,
         condition="delivered",
