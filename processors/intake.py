@@ -3,7 +3,7 @@ act on. Never raises.
 
 Error classes (``DeadLetter.error_type``): ``malformed_json`` (not JSON / not an object),
 ``unknown_type`` (a ``type`` wismo does not know), ``invalid_event`` (missing or mistyped fields, a
-timestamp without an offset, ...).
+timestamp without an offset, a ``source`` other than the one EVENTS.md pairs with the ``type``, ...).
 """
 
 from __future__ import annotations
@@ -35,6 +35,12 @@ def explain(exc: ValidationError) -> str:
             msg = "field required"
         elif err["type"] == "timezone_aware":
             msg = "timestamp must include a UTC offset (RFC 3339), e.g. 2026-11-02T14:05:00Z"
+        elif err["type"] == "literal_error" and len(err["loc"]) == 2 and err["loc"][1] == "source":
+            etype = str(err["loc"][0])
+            msg = (
+                f"must be {EVENT_TYPES.get(etype, '?')!r} for {etype} events (EVENTS.md), not {err['input']!r}; "
+                "check the producer's mapping"
+            )
         elif err["type"] == "datetime_type":
             msg = "timestamp must be an RFC 3339 string with a UTC offset, e.g. 2026-11-02T14:05:00Z"
         msgs.append(f"{_loc(tuple(err['loc']))}: {msg}")

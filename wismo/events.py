@@ -177,71 +177,85 @@ class _EventNoOrder(_Model):
 
 
 class OrderPlaced(_Event):
+    source: Literal["oms"]
     type: Literal["order.placed"]
     payload: OrderPlacedPayload
 
 
 class HoldPlaced(_Event):
+    source: Literal["oms"]
     type: Literal["order.hold_placed"]
     payload: HoldPayload
 
 
 class HoldReleased(_Event):
+    source: Literal["oms"]
     type: Literal["order.hold_released"]
     payload: HoldPayload
 
 
 class OrderCancelled(_Event):
+    source: Literal["oms"]
     type: Literal["order.cancelled"]
     payload: CancelledPayload
 
 
 class FulfillmentCreated(_Event):
+    source: Literal["wms"]
     type: Literal["fulfillment.created"]
     payload: FulfillmentCreatedPayload
 
 
 class PickCompleted(_Event):
+    source: Literal["wms"]
     type: Literal["pick.completed"]
     payload: ShipmentRefPayload
 
 
 class PickException(_Event):
+    source: Literal["wms"]
     type: Literal["pick.exception"]
     payload: PickExceptionPayload
 
 
 class LabelCreated(_Event):
+    source: Literal["wms"]
     type: Literal["label.created"]
     payload: LabelCreatedPayload
 
 
 class TrackingUpdated(_Event):
+    source: Literal["carrier"]
     type: Literal["tracking.updated"]
     payload: TrackingUpdatedPayload
 
 
 class SupplierEtaChanged(_Event):
+    source: Literal["supplier"]
     type: Literal["supplier.eta_changed"]
     payload: SupplierEtaPayload
 
 
 class AllocationFailed(_Event):
+    source: Literal["supplier"]
     type: Literal["inventory.allocation_failed"]
     payload: AllocationFailedPayload
 
 
 class TicketMessage(_EventNoOrder):
+    source: Literal["ticket"]
     type: Literal["ticket.message"]
     payload: TicketMessagePayload
 
 
 class ReviewDecision(_Event):
+    source: Literal["review"]
     type: Literal["review.decision"]
     payload: ReviewDecisionPayload
 
 
 class ClockTick(_EventNoOrder):
+    source: Literal["clock"]
     type: Literal["clock.tick"]
     payload: EmptyPayload = EmptyPayload()
 
@@ -280,7 +294,8 @@ EVENT_TYPES: dict[str, Source] = {
     "review.decision": "review",
     "clock.tick": "clock",
 }
-"""Every accepted ``type`` and the source that normally emits it (used for topic routing)."""
+"""Every accepted ``type`` and the one source that emits it (EVENTS.md); an event naming another source is
+dead-lettered (each event class pins its ``source``). Also used for topic routing."""
 
 EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
 

@@ -63,3 +63,18 @@ def test_values_of_the_wrong_json_type_are_dead_lettered(event: dict[str, Any], 
     assert isinstance(dl, DeadLetter)
     assert dl.error_type == "invalid_event" and reason in dl.reason
     assert dl.original == json.dumps(event) and dl.line == 3
+
+
+@pytest.mark.parametrize(
+    ("event", "expected"),
+    [
+        (_placed(source="carrier"), "'oms' for order.placed events"),
+        (_ticket(True) | {"source": "oms"}, "'ticket' for ticket.message events"),
+    ],
+)
+def test_an_event_from_the_wrong_source_is_dead_lettered(event: dict[str, Any], expected: str) -> None:
+    """EVENTS.md pairs every type with one source; a producer mapping a type onto another source is told so."""
+    dl = parse_line(json.dumps(event))
+    assert isinstance(dl, DeadLetter)
+    assert dl.error_type == "invalid_event"
+    assert f"source: must be {expected}" in dl.reason and repr(event["source"]) in dl.reason
