@@ -9,6 +9,7 @@ from wismo.handlers.guardrails import GuardrailFacts
 from wismo.handlers.phrasing import guardrail_facts
 from wismo.processors.routing import RESTRICTED_HOLDS
 
+from wismo.case import CaseState, ReviewerDecision
 from wismo.conditions import ConditionType
 from wismo.records import Confidence, CustomerOption, RecommendedAction
 from wismo.timefmt import zone
@@ -145,6 +146,24 @@ def _with_unrestricted_holds(inp: HandlerInput, internal: Text) -> Text:
         return f"{_text(internal)} Active OMS hold ({note}): check whether it is what blocks the order."
 
     return text
+
+
+def denied_delivery_claim(case: CaseState) -> ReviewerDecision | None:
+    """The reviewer's latest ``denied`` answer on this case's not-received claim, or None: a denial of its
+    delivered-not-received escalation, or of a replacement or refund drafted on a case that told the customer
+    about their not-received claim (a draft answered directly has no escalation to name the condition)."""
+    claimed = any(u.condition_type == "delivered_not_received" for u in case.sent)
+    for d in reversed(case.reviewer_decisions):
+        if d.decision != "denied":
+            continue
+        esc = case.escalations.get(d.escalation_id)
+        if esc is not None and esc.condition_type == "delivered_not_received":
+            return d
+        ids = list(esc.action_draft_ids) if esc is not None else [d.escalation_id]
+        drafts = [case.drafts[i] for i in ids if i in case.drafts]
+        if claimed and any(x.action_type in ("replacement", "refund") for x in drafts):
+            return d
+    return None
 
 
 def hours_since(inp: HandlerInput, when: datetime | None) -> float:

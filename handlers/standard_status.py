@@ -7,7 +7,7 @@ the carrier's own estimate and scan dates, and the checkpoint it commits to.
 from __future__ import annotations
 
 from wismo.handlers.base import Assessment, HandlerInput
-from wismo.handlers.common import due_at_or_later, finish, options
+from wismo.handlers.common import denied_delivery_claim, due_at_or_later, finish, options
 from wismo.handlers.order_map import with_contents
 from wismo.handlers.phrasing import (
     carrier_name,
@@ -20,6 +20,7 @@ from wismo.handlers.phrasing import (
     tracking_text,
 )
 
+from wismo.case import ReviewerDecision
 from wismo.timefmt import customer_date, hours, local_date
 
 HANDLER = "standard_status"
@@ -158,6 +159,9 @@ def in_transit(inp: HandlerInput) -> Assessment:
 def delivered(inp: HandlerInput) -> Assessment:
     ctx = inp.ctx
     assert ctx is not None
+    denied = denied_delivery_claim(inp.case)
+    if denied is not None and inp.case.dnr_claimed_at is None:
+        return _claim_denied(inp, denied)
     tz = inp.policy.communications.timezone
     ships = ordered_shipments(ctx)
     labels = shipment_labels(ctx)
@@ -193,3 +197,42 @@ def delivered(inp: HandlerInput) -> Assessment:
         status_key="delivered",
         team="cx",
     )
+
+
+def _claim_denied(inp: HandlerInput, denied: ReviewerDecision) -> Assessment:
+    """Delivered, after a reviewer denied the customer's not-received claim on this case. The customer who
+    said the parcel never came is not sent the automated "delivered; if you cannot find it" text: a person
+    tells them the outcome. Until a teammate's public update newer than the denial shows they did, the case
+    escalates (once per case) so the promised update is not silently missed."""
+    ctx = inp.ctx
+    assert ctx is not None
+    human = ctx.last_human_public_update_at
+    told = human is not None and human >= denied.at
+    internal = (
+        f"Not-received claim denied by {denied.reviewer} at {denied.at.isoformat()}; the carrier's delivery record "
+        "stands. "
+        + (
+            "A teammate has updated the customer since."
+            if told
+            else "The customer has not been told the outcome: reply to them personally (automated messages do "
+            "not announce a denied claim)."
+        )
+    )
+    a = finish(
+        inp,
+        condition="delivered",
+        handler=HANDLER,
+        summary="",
+        internal=internal,
+        action="answer" if told else "escalate",
+        opts=[],
+        follow_up_reason=None,
+        due=None,
+        confidence="high",
+        reasons=[] if told else ["delivery_claim_denied"],
+        status_key="delivered",
+        team="cx",
+    )
+    a.requested_decision = "Tell the customer the outcome of their not-received claim (denied) and close the case."
+    a.customer_impact = "The customer reported the delivered package missing and has not heard the outcome."
+    return a

@@ -669,10 +669,17 @@ def apply_review(
     )
     if decision == "manual_takeover":
         case.manual_takeover = True
+    claim_denied = decision == "denied" and a.condition_type == "delivered_not_received"
     note = (
         f"Reviewer {reviewer} answered escalation {escalation_id}: {decision.replace('_', ' ')}."
         + (f" Rationale: {rationale}" if rationale else "")
         + (" Automated customer messages are now off for this case." if decision == "manual_takeover" else "")
+        + (
+            " Tell the customer the outcome yourself: automated messages do not announce a denied claim, and "
+            "the case escalates at its next checkpoint until a teammate's public reply shows they were told."
+            if claim_denied
+            else ""
+        )
     )
     _note(ev, a, sub="review", text=note, mode=mode, channel=channel, ticket=ticket, reason="review_decision")
     if approved and not case.manual_takeover:
@@ -696,8 +703,8 @@ def apply_review(
         else:
             aid = _deliver(ev, a, "reply", text, mode, channel, ticket)
             _record_sent(case, aid, "reply", now, a.condition_type, a.status_key, promised=False)
-    if decision == "denied" and a.condition_type == "delivered_not_received":
-        case.dnr_claimed_at = None  # the dispute is settled; the order is simply delivered again
+    if claim_denied:
+        case.dnr_claimed_at = None  # the dispute is settled: delivered again (see standard_status._claim_denied)
     case.next_follow_up_due_at = a.next_follow_up_due_at
     case.condition_type = a.condition_type
     return _review_decision(ev, a, mode, decision, {"escalation_id": escalation_id, "reviewer": reviewer})
