@@ -150,6 +150,10 @@ def no_movement(inp: HandlerInput) -> Assessment:
     )
 
 
+ORDINALS = {2: "second", 3: "third", 4: "fourth", 5: "fifth"}
+"""How a repeated failed attempt is counted to the customer ("tried ... for the second time")."""
+
+
 def delivery_failed(inp: HandlerInput) -> Assessment:
     ctx = inp.ctx
     assert ctx is not None
@@ -180,8 +184,9 @@ def delivery_failed(inp: HandlerInput) -> Assessment:
             s = ctx.shipments[sid]
             reason = DELIVERY_FAILURE_REASON.get(s.detail or "", "the carrier could not complete the delivery")
             when = customer_date(s.status_at, tz) if s.status_at else "the latest attempt"
+            again = f" for the {ORDINALS.get(s.failed_attempts, 'latest')} time" if s.failed_attempts >= 2 else ""
             sentences.append(
-                f"{carrier_subject(s)} tried to deliver {labels[sid]}{tracking_text(s)} on {when}, but {reason}."
+                f"{carrier_subject(s)} tried to deliver {labels[sid]}{tracking_text(s)}{again} on {when}, but {reason}."
             )
             internal.append(
                 f"{sid}: delivery_failed/{s.detail or '-'} attempt {s.failed_attempts} at "
