@@ -34,6 +34,8 @@ class ContactInfo:
     channel: str
     intents: frozenset[str]
     resolution: Literal["refund", "replacement"] | None = None
+    acknowledges_receipt: bool = False
+    """The message says the order reached the customer ("it arrived, thanks")."""
 
 
 class HandlerInput(NamedTuple):

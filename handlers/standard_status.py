@@ -173,10 +173,14 @@ def delivered(inp: HandlerInput) -> Assessment:
             f"{sentence_case(labels[s.shipment_id])}{with_contents(ctx, s)}: {scan_status_sentence(s, tz)}."
             for s in ships
         )
-    body += (
-        f" If you cannot find {'it' if len(ships) == 1 else 'any of them'}, just reply to this message and we will "
-        "reopen your case and look into it."
-    )
+    if inp.contact is not None and inp.contact.acknowledges_receipt:
+        body = f"Thank you for confirming that {order_ref(ctx)} was delivered; we are glad it reached you."
+    elif len(inp.case.contacts) < 2:
+        # The way back in; not repeated to a customer who already came back (a teammate now has the case).
+        body += (
+            f" If you cannot find {'it' if len(ships) == 1 else 'any of them'}, just reply to this message and we "
+            "will reopen your case and look into it."
+        )
     return finish(
         inp,
         condition="delivered",

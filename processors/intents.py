@@ -356,6 +356,38 @@ def recognise_intents(text: str) -> frozenset[Intent]:
     return frozenset(found)
 
 
+_RECEIPT = re.compile(  # the customer says the goods reached them
+    r"\b(?:i|we)\s+(?:have\s+|'ve\s+|just\s+|finally\s+|now\s+)?(?:received|got|picked\s+up|collected|found)"
+    + _NOT_GOODS
+    + r"\s+(?:it|them|the\s+\w+|my\s+\w+|our\s+\w+|everything)\b"
+    r"|\b(?:it|they|the\s+\w+|my\s+\w+|our\s+\w+|everything)\s+(?:has\s+|have\s+|just\s+|finally\s+)?"
+    r"(?:arrived|came|turned\s+up|showed\s+up)\b"
+    r"|\bgot\s+it\b(?!\s+(?:yet|delivered|sent|shipped))"
+)
+_NOT_YET_OR_QUESTION = re.compile(r"\s*(?:yet\b|\?)")
+_RECEIPT_KEYS: Final = ("received", "got", "picked", "collected", "found", "arrived", "came", "turned", "showed")
+
+
+def acknowledges_receipt(text: str) -> bool:
+    """The customer says, without negation or condition, that the order reached them ("it arrived today,
+    thanks", "we got the package") and claims nothing missing. Used to tell a thank-you after a delivery
+    confirmation from a customer still looking for their parcel."""
+    if not isinstance(text, str) or not text:
+        return False
+    t = _prepare(text)
+    if _not_received(t):
+        return False
+    for m in _RECEIPT.finditer(t) if _has_any(t, _RECEIPT_KEYS) else ():
+        before = _clause_before(t, m.start())
+        if (
+            _NEG_BEFORE.search(before) is None
+            and _CONDITIONAL.search(before) is None
+            and _NOT_YET_OR_QUESTION.match(t, m.end()) is None
+        ):
+            return True
+    return False
+
+
 def requested_resolution(text: str) -> Resolution | None:
     """``"refund"`` or ``"replacement"``, whichever the customer asks for first; ``None`` if neither.
 

@@ -44,7 +44,12 @@ from wismo.processors.decision import Evaluation, apply_review, evaluate, refuse
 from wismo.processors.dedupe import already_applied
 from wismo.processors.fold import BACKEND_SOURCES, fold_event
 from wismo.processors.intake import dead_letter, parse_line
-from wismo.processors.intents import extract_order_number, recognise_intents, requested_resolution
+from wismo.processors.intents import (
+    acknowledges_receipt,
+    extract_order_number,
+    recognise_intents,
+    requested_resolution,
+)
 from wismo.processors.matching import MatchResult, OrderSummary, match_ticket
 from wismo.processors.reviewer_auth import refusal
 from wismo.records import TOPIC_DLQ, ActionRecord, DeadLetter, DecisionRecord
@@ -414,13 +419,23 @@ class Pipeline:
         for ref in customer_refs(ctx.customer_id, ctx.customer_email):
             st.by_customer.setdefault(ref, set()).add(ctx.order_id)
 
-    def _case(self, key: str, order_id: str | None, at: datetime, *, reopen: bool) -> CaseState:
+    def _case(
+        self, key: str, order_id: str | None, at: datetime, *, reopen: bool, by_contact: bool = False
+    ) -> CaseState:
+        """The case of ``key``, opened if there is none; a closed case is followed by case ``n+1`` when
+        ``reopen``, except that a customer contact (``by_contact``; not one saying the order arrived) after our
+        delivered confirmation reopens that same case: the confirmation said "reply ... and we will reopen
+        your case", so the reply is a further contact on it (a second one routes to repeated_contact, a
+        not-received claim to delivered_not_received)."""
         st = self.state
         case = st.cases.get(key)
         if case is None:
             case = st.cases[key] = CaseState(
                 wismo_case_id=case_id_for(order_id or key, 1), order_id=order_id, opened_at=at
             )
+        elif not case.is_open and reopen and by_contact and case.last_status_sent == "delivered":
+            case.status = "open"
+            case.closed_at = None
         elif not case.is_open and reopen:
             seq = case.seq + 1
             case = st.cases[key] = CaseState(
@@ -458,7 +473,8 @@ class Pipeline:
                 )
             )
         )
-        case = self._case(key, order_id, event.occurred_at, reopen=reopen)
+        by_contact = contact is not None and not contact.acknowledges_receipt
+        case = self._case(key, order_id, event.occurred_at, reopen=reopen, by_contact=by_contact)
         if contact is not None:
             record_contact(case, ctx, contact, event.occurred_at)
             self.stats.contacts[(contact.channel, "repeat" if len(case.contacts) > 1 else "first")] += 1
@@ -571,6 +587,7 @@ class Pipeline:
             channel=p.channel,
             intents=intents,
             resolution=requested_resolution(p.text) if "refund_or_replacement" in intents else None,
+            acknowledges_receipt="not_received" not in intents and acknowledges_receipt(p.text),
         )
         order_id = event.order_id or st.by_ticket.get(p.ticket_id)
         if order_id is None:

@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from wismo.processors.intents import (
     MAX_CHARS,
+    acknowledges_receipt,
     extract_order_number,
     recognise_intents,
     requested_resolution,
@@ -449,3 +450,34 @@ def test_carrier_left_it_but_nothing_there_is_a_not_received_claim(text: str, ex
 )
 def test_questions_about_a_cancellation_are_not_cancel_requests(text: str) -> None:
     assert "cancel" not in recognise_intents(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Got it, thanks!",
+        "Thanks, it arrived today!",
+        "We got the package, thank you",
+        "The parcel came this morning, all good",
+        "I found it behind the bins!",
+    ],
+)
+def test_a_message_saying_the_order_arrived_acknowledges_receipt(text: str) -> None:
+    assert acknowledges_receipt(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Where is my hair dryer?",
+        "It says delivered but I have not received it",
+        "Thanks for the update. It still has not arrived.",
+        "If it arrived, why can I not find it?",
+        "Did it arrive yet?",
+        "I got the tracking email but where is the package?",
+        "We received your message",
+        "I never got it",
+    ],
+)
+def test_questions_denials_and_other_receipts_do_not_acknowledge_receipt(text: str) -> None:
+    assert not acknowledges_receipt(text)
