@@ -364,19 +364,20 @@ _RECEIPT = re.compile(  # the customer says the goods reached them
     r"(?:arrived|came|turned\s+up|showed\s+up)\b"
     r"|\bgot\s+it\b(?!\s+(?:yet|delivered|sent|shipped))"
 )
+_ASKS = re.compile(r"\?|\b(?:where|when|missing|still\s+waiting|only\s+(?:got|received))\b")
 _NOT_YET_OR_QUESTION = re.compile(r"\s*(?:yet\b|\?)")
 _RECEIPT_KEYS: Final = ("received", "got", "picked", "collected", "found", "arrived", "came", "turned", "showed")
 
 
 def acknowledges_receipt(text: str) -> bool:
     """The customer says, without negation or condition, that the order reached them ("it arrived today,
-    thanks", "we got the package") and claims nothing missing. Used to tell a thank-you after a delivery
-    confirmation from a customer still looking for their parcel."""
+    thanks", "we got the package"), and asks nothing: no question, no "where", "when" or "missing". Used to
+    tell a thank-you after a delivery confirmation from a customer still looking for their parcel."""
     if not isinstance(text, str) or not text:
         return False
     t = _prepare(text)
-    if _not_received(t):
-        return False
+    if _not_received(t) or _ASKS.search(t) is not None:
+        return False  # "I got the mug, where is the kettle?" still asks for something
     for m in _RECEIPT.finditer(t) if _has_any(t, _RECEIPT_KEYS) else ():
         before = _clause_before(t, m.start())
         if (

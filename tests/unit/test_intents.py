@@ -477,6 +477,8 @@ def test_a_message_saying_the_order_arrived_acknowledges_receipt(text: str) -> N
         "I got the tracking email but where is the package?",
         "We received your message",
         "I never got it",
+        "I got the mug, where is the kettle?",
+        "The box came but the kettle is missing",
     ],
 )
 def test_questions_denials_and_other_receipts_do_not_acknowledge_receipt(text: str) -> None:
