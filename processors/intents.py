@@ -59,6 +59,13 @@ _NEG_AFTER = re.compile(
     r"\s*(?:(?:is|are|was|would\s+be|will\s+be)\s+)?(?:not|no\s+longer)\s+(?:needed|necessary|required|wanted)\b"
     r"|\s*(?:is|are|was)n'?t\s+(?:needed|necessary|required|wanted)\b"
 )
+_POLICY_BEFORE = re.compile(  # "do you offer refunds?" asks how the store works, it requests nothing
+    r"\b(?:do|does|would|will|can)\s+(?:you|u|they|y'all|the\s+(?:store|shop))\s+(?:ever\s+|still\s+)?"
+    r"(?:offer|give|do|accept|allow|provide|issue)\s+(?:any\s+|a\s+|full\s+|partial\s+)*$"
+)
+_POLICY_AFTER = re.compile(  # "what is your refund policy?", "how do refunds work?"
+    r"\s+(?:policy|policies|process|terms|rules|window|period|work|works)\b"
+)
 _CONDITIONAL = re.compile(r"\b(?:if|unless|whether|in\s+case|once|what\s+if)\b")
 
 # --- not received ------------------------------------------------------------------------------------
@@ -279,7 +286,8 @@ def _clause_after(text: str, end: int) -> str:
 def _first_affirmed(
     pattern: re.Pattern[str], keys: tuple[str, ...], text: str, reject: re.Pattern[str] | None = None
 ) -> int:
-    """Start of the first match not negated within its clause, or -1."""
+    """Start of the first match not negated within its clause and not a question about the store's policy
+    ("what is your refund policy?", "do you offer refunds?"), or -1."""
     if not _has_any(text, keys):
         return -1
     for m in pattern.finditer(text):
@@ -287,6 +295,8 @@ def _first_affirmed(
         if _NEG_BEFORE.search(before) is not None or _NEG_AFTER.match(text, m.end()) is not None:
             continue
         if reject is not None and reject.search(before) is not None:
+            continue
+        if _POLICY_BEFORE.search(before) is not None or _POLICY_AFTER.match(text, m.end()) is not None:
             continue
         return m.start()
     return -1

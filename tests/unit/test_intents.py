@@ -483,3 +483,31 @@ def test_a_message_saying_the_order_arrived_acknowledges_receipt(text: str) -> N
 )
 def test_questions_denials_and_other_receipts_do_not_acknowledge_receipt(text: str) -> None:
     assert not acknowledges_receipt(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "What is your cancellation policy?",
+        "How do refunds work at your store?",
+        "Do you offer refunds if it arrives late?",
+        "What is your refund policy?",
+        "Do you do replacements for lost parcels?",
+    ],
+)
+def test_a_question_about_the_store_policy_requests_no_action(text: str) -> None:
+    """Asking how cancellations or refunds work is not asking for one: nothing is drafted for approval."""
+    assert recognise_intents(text) == {"status_request"}
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("Can you refund me?", "refund_or_replacement"),
+        ("Can I get a refund?", "refund_or_replacement"),
+        ("Can you send a replacement?", "refund_or_replacement"),
+        ("Please cancel my order, it is taking too long.", "cancel"),
+    ],
+)
+def test_a_question_that_asks_for_the_action_still_requests_it(text: str, intent: str) -> None:
+    assert intent in recognise_intents(text)
