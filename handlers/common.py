@@ -159,8 +159,7 @@ def denied_delivery_claim(case: CaseState) -> ReviewerDecision | None:
         esc = case.escalations.get(d.escalation_id)
         if esc is not None and esc.condition_type == "delivered_not_received":
             return d
-        ids = list(esc.action_draft_ids) if esc is not None else [d.escalation_id]
-        drafts = [case.drafts[i] for i in ids if i in case.drafts]
+        drafts = [case.drafts[i] for i in case.answered_draft_ids(d.escalation_id) if i in case.drafts]
         if claimed and any(x.action_type in ("replacement", "refund") for x in drafts):
             return d
     return None

@@ -619,9 +619,7 @@ def apply_review(
     esc = case.escalations.get(escalation_id)
     if esc is not None:
         esc.state = decision
-        draft_ids = list(esc.action_draft_ids)
-    else:  # the reviewer answered an action draft directly (a draft that needed no escalation)
-        draft_ids = [escalation_id]
+    draft_ids = case.answered_draft_ids(escalation_id)
     rt = route(ctx, case, now, pol.thresholds, missing=ev.missing)
     a = assess(HandlerInput(ctx=ctx, case=case, route=rt, now=now, policy=pol))
     channel, ticket = _channel(ev)

@@ -115,6 +115,12 @@ class CaseState:
     def is_open(self) -> bool:
         return self.status == "open"
 
+    def answered_draft_ids(self, escalation_id: str) -> list[str]:
+        """The action drafts a reviewer's answer to ``escalation_id`` decides: the escalation's drafts, or the
+        draft itself when the reviewer answered a draft directly (one that needed no escalation)."""
+        esc = self.escalations.get(escalation_id)
+        return list(esc.action_draft_ids) if esc is not None else [escalation_id]
+
 
 MAX_SENT_KEPT = 10
 """Sent updates kept per case for the repeated-contact summary."""
