@@ -165,22 +165,22 @@ def delivered(inp: HandlerInput) -> Assessment:
     tz = inp.policy.communications.timezone
     ships = ordered_shipments(ctx)
     labels = shipment_labels(ctx)
-    if len(ships) == 1:
-        s = ships[0]
-        body = f"{sentence_case(order_ref(ctx))} has been delivered: {scan_status_sentence(s, tz)}."
-    else:
-        body = f"Every package of {order_ref(ctx)} has been delivered. " + " ".join(
-            f"{sentence_case(labels[s.shipment_id])}{with_contents(ctx, s)}: {scan_status_sentence(s, tz)}."
-            for s in ships
-        )
     if inp.contact is not None and inp.contact.acknowledges_receipt:
         body = f"Thank you for confirming that {order_ref(ctx)} was delivered; we are glad it reached you."
-    elif len(inp.case.contacts) < 2:
-        # The way back in; not repeated to a customer who already came back (a teammate now has the case).
-        body += (
-            f" If you cannot find {'it' if len(ships) == 1 else 'any of them'}, just reply to this message and we "
-            "will reopen your case and look into it."
-        )
+    else:
+        if len(ships) == 1:
+            body = f"{sentence_case(order_ref(ctx))} has been delivered: {scan_status_sentence(ships[0], tz)}."
+        else:
+            body = f"Every package of {order_ref(ctx)} has been delivered. " + " ".join(
+                f"{sentence_case(labels[s.shipment_id])}{with_contents(ctx, s)}: {scan_status_sentence(s, tz)}."
+                for s in ships
+            )
+        if len(inp.case.contacts) < 2:
+            # The way back in; not repeated to a customer who already came back (a teammate now has the case).
+            body += (
+                f" If you cannot find {'it' if len(ships) == 1 else 'any of them'}, just reply to this message and "
+                "we will reopen your case and look into it."
+            )
     return finish(
         inp,
         condition="delivered",

@@ -375,7 +375,7 @@ _RECEIPT = re.compile(  # the customer says the goods reached them
     r"|\bgot\s+it\b(?!\s+(?:yet|delivered|sent|shipped))"
 )
 _ASKS = re.compile(r"\?|\b(?:where|when|missing|still\s+waiting|only\s+(?:got|received))\b")
-_NOT_YET_OR_QUESTION = re.compile(r"\s*(?:yet\b|\?)")
+_NOT_YET = re.compile(r"\s*yet\b")
 _RECEIPT_KEYS: Final = ("received", "got", "picked", "collected", "found", "arrived", "came", "turned", "showed")
 
 
@@ -393,7 +393,7 @@ def acknowledges_receipt(text: str) -> bool:
         if (
             _NEG_BEFORE.search(before) is None
             and _CONDITIONAL.search(before) is None
-            and _NOT_YET_OR_QUESTION.match(t, m.end()) is None
+            and _NOT_YET.match(t, m.end()) is None
         ):
             return True
     return False

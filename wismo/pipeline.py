@@ -147,8 +147,7 @@ class Stats:
 def _decision_types(case: CaseState, escalation_id: str) -> list[str]:
     """What a decision on ``escalation_id`` decides: the types of its action drafts (a draft answered directly
     is its own), or none for an escalation without drafts."""
-    esc = case.escalations.get(escalation_id)
-    ids = list(esc.action_draft_ids) if esc is not None else [escalation_id]
+    ids = case.answered_draft_ids(escalation_id)
     return sorted({case.drafts[d].action_type for d in ids if d in case.drafts})
 
 
@@ -587,7 +586,7 @@ class Pipeline:
             channel=p.channel,
             intents=intents,
             resolution=requested_resolution(p.text) if "refund_or_replacement" in intents else None,
-            acknowledges_receipt="not_received" not in intents and acknowledges_receipt(p.text),
+            acknowledges_receipt=acknowledges_receipt(p.text),
         )
         order_id = event.order_id or st.by_ticket.get(p.ticket_id)
         if order_id is None:

@@ -4,12 +4,12 @@ coerced (EVENTS.md: timestamps are RFC 3339 with an offset)."""
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 from wismo.processors.intake import parse_line
 
-from wismo.events import OrderPlaced, TicketMessage
+from wismo.events import EVENT_TYPES, Event, OrderPlaced, TicketMessage
 from wismo.records import DeadLetter
 
 
@@ -78,3 +78,12 @@ def test_an_event_from_the_wrong_source_is_dead_lettered(event: dict[str, Any], 
     assert isinstance(dl, DeadLetter)
     assert dl.error_type == "invalid_event"
     assert f"source: must be {expected}" in dl.reason and repr(event["source"]) in dl.reason
+
+
+def test_every_event_class_pins_the_source_event_types_names() -> None:
+    """The source each event class accepts and EVENT_TYPES (topic routing, dead-letter reasons) agree."""
+    union = get_args(get_args(Event)[0])
+    pinned = {
+        get_args(c.model_fields["type"].annotation)[0]: get_args(c.model_fields["source"].annotation) for c in union
+    }
+    assert pinned == {t: (s,) for t, s in EVENT_TYPES.items()}
