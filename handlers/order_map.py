@@ -25,19 +25,11 @@ from wismo.context import OrderContext, Shipment
 from wismo.timefmt import customer_date
 
 
-def ordered_units(ctx: OrderContext) -> dict[str, int]:
-    """sku -> units ordered (order lines of one SKU added up)."""
-    out: dict[str, int] = {}
-    for item in ctx.items:
-        out[item.sku] = out.get(item.sku, 0) + item.qty
-    return out
-
-
 def unpacked_units(ctx: OrderContext) -> dict[str, int]:
     """sku -> ordered units in no shipment at all (not yet packed), in order-line order."""
     packed = ctx.units_in_shipments()
     out: dict[str, int] = {}
-    for sku, qty in ordered_units(ctx).items():
+    for sku, qty in ctx.ordered_units().items():
         left = qty - packed.get(sku, 0)
         if left > 0:
             out[sku] = left
@@ -71,7 +63,7 @@ def units_label(ctx: OrderContext, sku: str, qty: int, ordered: int) -> str:
 def contents_text(ctx: OrderContext, s: Shipment, ordered: dict[str, int] | None = None) -> str:
     """What ``s`` holds, with quantities (``Blue Mug, Red Kettle (1 of 2)``); empty when its contents are
     unknown (no fulfilment lists them)."""
-    units = ordered if ordered is not None else ordered_units(ctx)
+    units = ordered if ordered is not None else ctx.ordered_units()
     return ", ".join(units_label(ctx, sku, q, units.get(sku, q)) for sku, q in s.items.items())
 
 
@@ -112,7 +104,7 @@ def _pending_line(ctx: OrderContext, sku: str, label: str, tz: str) -> str:
 def map_lines(ctx: OrderContext, now: datetime, tz: str) -> list[str]:
     """One line per shipment (label, tracking, contents with quantities, status), then one per item with
     units in no shipment."""
-    ordered = ordered_units(ctx)
+    ordered = ctx.ordered_units()
     labels = shipment_labels(ctx)
     lines = []
     for s in ordered_shipments(ctx):

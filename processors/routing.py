@@ -196,13 +196,16 @@ def _any_unshipped(ctx: OrderContext, scanned: list[Shipment]) -> bool:
         for s in scanned:
             for sku, qty in s.items.items():
                 shipped[sku] = shipped.get(sku, 0) + qty
-    return any(item.qty > shipped.get(item.sku, 0) for item in ctx.items)
+    if len(ctx.items) == 1:
+        item = ctx.items[0]
+        return item.qty > shipped.get(item.sku, 0)
+    return any(qty > shipped.get(sku, 0) for sku, qty in ctx.ordered_units().items())
 
 
 def _stock_route(ctx: OrderContext) -> Route | None:
     """Rows 10-11 (allocation conflict, supplier backorder) for an order that is not cancelled."""
     allocated = ctx.units_in_shipments()
-    ordered = {i.sku: i.qty for i in ctx.items}
+    ordered = ctx.ordered_units()
     # A SKU that is not on the order (an event that arrived before order.placed) is not the order's problem;
     # with no items known at all, every SKU counts.
     default = 0 if ordered else 1

@@ -138,18 +138,26 @@ class OrderContext:
             return False
         return not self.unshipped_units()
 
+    def ordered_units(self) -> dict[str, int]:
+        """sku -> units ordered, the order lines of one SKU added up, in order-line order."""
+        out: dict[str, int] = {}
+        for item in self.items:
+            out[item.sku] = out.get(item.sku, 0) + item.qty
+        return out
+
     def unshipped_units(self) -> dict[str, int]:
-        """sku -> ordered units not in any physically scanned shipment."""
+        """sku -> ordered units not in any physically scanned shipment (a SKU on two order lines counts
+        both lines' units against what shipped)."""
         shipped: dict[str, int] = {}
         for s in self.shipments.values():
             if s.physically_scanned:
                 for sku, qty in s.items.items():
                     shipped[sku] = shipped.get(sku, 0) + qty
         out: dict[str, int] = {}
-        for item in self.items:
-            left = item.qty - shipped.get(item.sku, 0)
+        for sku, qty in self.ordered_units().items():
+            left = qty - shipped.get(sku, 0)
             if left > 0:
-                out[item.sku] = out.get(item.sku, 0) + left
+                out[sku] = left
         return out
 
     def units_in_shipments(self) -> dict[str, int]:

@@ -133,6 +133,25 @@ def test_partial_shipment_itemises_every_shipment():
     assert "Blue Mug" in reply["text"] and "Desk Lamp" in reply["text"]
 
 
+def test_one_sku_on_two_order_lines_counts_both_lines_units():
+    # Two order lines of the same mug (a gift and one for the buyer); only one mug is in the scanned parcel.
+    items = [
+        {"sku": "MUG", "title": "Blue Mug", "qty": 1, "unit_price": 20},
+        {"sku": "MUG", "title": "Blue Mug", "qty": 1, "unit_price": 20},
+    ]
+    r = run(
+        placed(items=items, value=40),
+        fulfillment(items=[{"sku": "MUG", "qty": 1}]),
+        label(),
+        scan(h=10),
+        t := ticket(h=20),
+    )
+    assert cond(r, t["event_id"]) == "partial_shipment"
+    assert r.decision(t["event_id"])["inputs"]["pending"] == {"MUG": 1}
+    [reply] = r.caused_by(t["event_id"], "wismo.replies")
+    assert "Blue Mug (1 of 2)" in reply["text"]
+
+
 def test_allocation_conflict_beats_backorder_and_supplier_eta_supersedes():
     r = run(placed(), a := alloc_failed(h=1), e := eta(h=5, when="2026-11-20"))
     assert cond(r, a["event_id"]) == "allocation_conflict"
