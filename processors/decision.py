@@ -605,6 +605,11 @@ def refuse_review(ev: Evaluation, escalation_id: str, decision: Decision, review
     return _review_decision(ev, a, mode, decision, inputs, suppressed="reviewer_not_authorized")
 
 
+_STILL_OPEN = ("pending_approval", "not_eligible", "changes_requested")
+"""Draft states a reviewer's answer can still change. ``changes_requested`` is not an outcome: the reviewer
+sent the draft back, so a later ``approved``, ``denied`` or ``manual_takeover`` on it is applied."""
+
+
 def apply_review(
     ev: Evaluation, escalation_id: str, decision: Decision, reviewer: str, rationale: str | None
 ) -> DecisionRecord:
@@ -627,7 +632,7 @@ def apply_review(
     approved: list[str] = []
     for did in draft_ids:
         d = case.drafts.get(did)
-        if d is None or d.approval_state not in ("pending_approval", "not_eligible"):
+        if d is None or d.approval_state not in _STILL_OPEN or d.approval_state == decision:
             continue  # already decided: a repeated decision changes nothing
         d.approval_state = decision
         executed = decision == "approved" and pol.actions.writes_enabled

@@ -253,6 +253,23 @@ def test_reviewer_can_answer_an_action_draft_that_needed_no_escalation():
     assert r.caused_by("review-again", "wismo.actions") == []
 
 
+def test_changes_requested_then_approved_applies_the_approval():
+    t = ticket(h=5, text="Please cancel my order")
+    r = run(placed(ship_by=100), fulfillment(), t)
+    [esc] = r.caused_by(t["event_id"], "wismo.escalations")
+    first = review("A1", 6, esc["escalation_id"], "changes_requested")
+    again = review("A1", 6.5, esc["escalation_id"], "changes_requested")
+    second = review("A1", 7, esc["escalation_id"], "approved")
+    r.feed(first, again, second)
+    [sent_back] = r.caused_by(first["event_id"], "wismo.actions")
+    assert sent_back["approval_state"] == "changes_requested"
+    assert r.caused_by(again["event_id"], "wismo.actions") == []  # the same answer twice changes nothing
+    [upd] = r.caused_by(second["event_id"], "wismo.actions")
+    assert upd["approval_state"] == "approved" and upd["draft_of"] == esc["action_draft_ids"][0]
+    [reply] = r.caused_by(second["event_id"], "wismo.replies")
+    assert "cancellation has been approved" in reply["text"]
+
+
 def test_a_decided_resolution_is_not_drafted_again_by_later_evaluations():
     evs = [
         placed(value=40),
