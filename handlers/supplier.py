@@ -2,13 +2,15 @@
 
 Avoids: blaming or naming suppliers (customer text says "out of stock", never who supplies it), offering
 an alternate item without an approved compatible alternate in policy, and stating a supplier ETA without
-the caveat that it is an estimate.
+the caveat that it is an estimate. On a split order (several packages, or part of it with the carrier) the
+text ends with the order's itemised map, so the parts that are not out of stock are accounted for too.
 """
 
 from __future__ import annotations
 
 from wismo.handlers.base import Assessment, HandlerInput, lazy_texts
 from wismo.handlers.common import due_at_or_later, finish, options, start_of_day
+from wismo.handlers.order_map import map_text, split_order
 from wismo.handlers.phrasing import join_text, order_ref
 from wismo.processors.fold import SIG_ETA_KNOWN, SIG_ETA_SLIPPED
 
@@ -26,6 +28,7 @@ def supplier_backorder(inp: HandlerInput) -> Assessment:
     key = [f"{e.sku}={e.eta.isoformat() if e.eta else 'unknown'}" for e in etas]
     future = [d for d in (start_of_day(e.eta, tz) for e in etas if e.eta is not None) if d > inp.now]
     due = due_at_or_later(inp, min(future) if future else None, "supplier_backorder")
+    split = split_order(ctx)
 
     def texts() -> tuple[str, str]:
         sentences = []
@@ -58,7 +61,7 @@ def supplier_backorder(inp: HandlerInput) -> Assessment:
             for e in etas
         )
         return (
-            join_text([*sentences, "You can wait for it, or ask us to cancel it."]),
+            _with_map(inp, join_text([*sentences, "You can wait for it, or ask us to cancel it."]), split),
             internal + ("." if SIG_ETA_SLIPPED not in inp.signals else ". ETA slipped."),
         )
 
@@ -77,6 +80,7 @@ def supplier_backorder(inp: HandlerInput) -> Assessment:
         reasons=[],
         status_key="backorder:" + ",".join(key),
         team="supply_chain",
+        split=split,
     )
 
 
@@ -85,9 +89,12 @@ def allocation_conflict(inp: HandlerInput) -> Assessment:
     assert ctx is not None
     skus: list[str] = list(inp.route.inputs.get("skus", []))
     titles = [ctx.item_title(s) for s in skus]
-    summary = (
+    split = split_order(ctx)
+    summary = _with_map(
+        inp,
         f"The stock for {', '.join(titles)} in {order_ref(ctx)} became unavailable just before your order "
-        "could be prepared. We are checking availability and will update you."
+        "could be prepared. We are checking availability and will update you.",
+        split,
     )
     internal = "; ".join(
         f"{s}: allocation failed ({ctx.inventory_issues[s].reason}) at {ctx.inventory_issues[s].at.isoformat()}"
@@ -107,7 +114,16 @@ def allocation_conflict(inp: HandlerInput) -> Assessment:
         reasons=["inventory_exception"],
         status_key="allocation:" + ",".join(skus),
         team="supply_chain",
+        split=split,
     )
     a.requested_decision = "Resolve the allocation: release reserved stock, wait for restock, or cancel the item."
     a.customer_impact = "The order cannot be prepared until stock is allocated."
     return a
+
+
+def _with_map(inp: HandlerInput, text: str, split: bool) -> str:
+    """``text``, then on a split order the itemised map of every package and every pending item (SPEC §5)."""
+    if not split:
+        return text
+    assert inp.ctx is not None
+    return join_text([text, map_text(inp.ctx, inp.now, inp.policy.communications.timezone)], "\n\n")
