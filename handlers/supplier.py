@@ -14,6 +14,7 @@ from wismo.handlers.order_map import map_text, split_order
 from wismo.handlers.phrasing import join_text, order_ref
 from wismo.processors.fold import SIG_ETA_KNOWN, SIG_ETA_SLIPPED
 
+from wismo.context import OrderContext, SupplierEta
 from wismo.timefmt import customer_date
 
 HANDLER = "supplier_backorder"
@@ -90,14 +91,22 @@ def allocation_conflict(inp: HandlerInput) -> Assessment:
     skus: list[str] = list(inp.route.inputs.get("skus", []))
     titles = [ctx.item_title(s) for s in skus]
     split = split_order(ctx)
+    tz = inp.policy.communications.timezone
+    etas = [ctx.supplier_etas[s] for s in skus if s in ctx.supplier_etas]
     summary = _with_map(
         inp,
-        f"The stock for {', '.join(titles)} in {order_ref(ctx)} became unavailable just before your order "
-        "could be prepared. We are checking availability and will update you.",
+        join_text(
+            [
+                f"The stock for {', '.join(titles)} in {order_ref(ctx)} became unavailable just before your order "
+                "could be prepared. We are checking availability and will update you.",
+                *(_estimate_sentence(inp, ctx.item_title(e.sku), e, tz) for e in etas),
+            ]
+        ),
         split,
     )
     internal = "; ".join(
         f"{s}: allocation failed ({ctx.inventory_issues[s].reason}) at {ctx.inventory_issues[s].at.isoformat()}"
+        + (f", supplier ETA {ctx.supplier_etas[s].eta or 'unknown'}" if s in ctx.supplier_etas else "")
         for s in skus
     )
     a = finish(
@@ -112,7 +121,7 @@ def allocation_conflict(inp: HandlerInput) -> Assessment:
         due=due_at_or_later(inp, None, "allocation_conflict"),
         confidence="medium",
         reasons=["inventory_exception"],
-        status_key="allocation:" + ",".join(skus),
+        status_key="allocation:" + ",".join(_eta_key(ctx, s) for s in skus),
         team="supply_chain",
         split=split,
     )
@@ -127,3 +136,31 @@ def _with_map(inp: HandlerInput, text: str, split: bool) -> str:
         return text
     assert inp.ctx is not None
     return join_text([text, map_text(inp.ctx, inp.now, inp.policy.communications.timezone)], "\n\n")
+
+
+def _eta_key(ctx: OrderContext, sku: str) -> str:
+    """``sku=<ETA or unknown>`` when a supplier ETA is known for ``sku``, else ``sku`` (status keys)."""
+    e = ctx.supplier_etas.get(sku)
+    if e is None:
+        return sku
+    return f"{sku}={e.eta.isoformat() if e.eta else 'unknown'}"
+
+
+def _estimate_sentence(inp: HandlerInput, title: str, e: SupplierEta, tz: str) -> str:
+    """The supplier ETA of an item whose allocation failed, always with its caveat (never who supplies it)."""
+    if e.eta is None:
+        return f"We do not have a confirmed date for the {title} yet."
+    if e.was_unknown and SIG_ETA_KNOWN in inp.signals:
+        return (
+            f"We now have an estimate for the {title}: it should be ready to send by {customer_date(e.eta, tz)}. "
+            "This is an estimate and can still change."
+        )
+    if e.previous_eta is not None and e.eta > e.previous_eta:
+        return (
+            f"The estimate for the {title} has moved to {customer_date(e.eta, tz)}. This is an estimate and can "
+            "still change."
+        )
+    return (
+        f"Our current estimate for the {title} to be ready to send is {customer_date(e.eta, tz)}; this is an "
+        "estimate and can change."
+    )

@@ -255,7 +255,7 @@ def evaluate(ev: Evaluation) -> DecisionRecord:
         own = rt.underlying if a.condition_type == "repeated_contact" else a.condition_type
         signals = ev.signals
         if (
-            own == "supplier_backorder"
+            own in ("supplier_backorder", "allocation_conflict")
             and SIG_ETA_SLIPPED not in signals
             and eta_slipped_since_told(a.status_key, case.last_status_sent, t.supplier_slip_days)
         ):

@@ -203,10 +203,8 @@ def _fold_tracking(event: TrackingUpdated, ctx: OrderContext, t: Thresholds, sig
 def _fold_eta(event: SupplierEtaChanged, ctx: OrderContext, t: Thresholds, signals: set[str]) -> None:
     p = event.payload
     prev = ctx.supplier_etas.get(p.sku)
-    # A supplier ETA for a SKU supersedes an older allocation failure for it: the item is now on backorder.
-    issue = ctx.inventory_issues.get(p.sku)
-    if issue is not None and issue.at <= event.occurred_at:
-        del ctx.inventory_issues[p.sku]
+    # An allocation failure for the SKU stays: SPEC §3 puts allocation_conflict (row 10) before
+    # supplier_backorder (row 11), first match wins, until a fulfilment allocates the units (routing).
     if prev is None:
         ctx.supplier_etas[p.sku] = SupplierEta(sku=p.sku, eta=p.eta, changed_at=event.occurred_at, po_id=p.po_id)
         return

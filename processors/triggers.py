@@ -42,20 +42,34 @@ MATERIAL_TRIGGERS = frozenset(
         "cancelled_on_open_case",
     }
 )
+ETA_CONDITIONS: frozenset[ConditionType] = frozenset({"supplier_backorder", "allocation_conflict", "partial_shipment"})
+"""Conditions whose update tells a supplier ETA, so a known-after-unknown or slipped ETA is a trigger (SPEC §6)."""
 NO_PROACTIVE: frozenset[ConditionType] = frozenset({"restricted_hold", "missing_order_data", "delivered_not_received"})
 """Conditions never announced proactively: restricted states are internal-only, missing data has nothing
 to say, and a delivery dispute is answered in its own conversation."""
 
 
+ETA_STATUS_PREFIXES = ("backorder:", "allocation:")
+"""Status keys that carry per-SKU supplier ETAs (``<prefix><sku>=<date>,...``)."""
+
+
+def _etas(status_key: str) -> dict[str, str] | None:
+    """sku -> ETA (ISO date or ``unknown``) of a backorder or allocation status key; None for other keys."""
+    prefix, sep, rest = status_key.partition(":")
+    if not sep or prefix + ":" not in ETA_STATUS_PREFIXES:
+        return None
+    return dict(p.split("=", 1) for p in rest.split(",") if "=" in p)
+
+
 def eta_slipped_since_told(status_key: str, last_sent: str | None, slip_days: int) -> bool:
-    """A supplier backorder whose ETA for some SKU is now at least ``slip_days`` later than the ETA in the
-    last message the customer got (status keys ``backorder:<sku>=<date>,...``). Catches a slip made of
-    several smaller moves, none of which alone reached the threshold."""
-    if last_sent is None or not last_sent.startswith("backorder:") or not status_key.startswith("backorder:"):
+    """A supplier ETA for some SKU is now at least ``slip_days`` later than the ETA in the last message the
+    customer got (backorder or allocation status keys). Catches a slip made of several smaller moves, none
+    of which alone reached the threshold."""
+    told = _etas(last_sent) if last_sent is not None else None
+    now_etas = _etas(status_key)
+    if not told or not now_etas:
         return False
-    told = dict(p.split("=", 1) for p in last_sent[len("backorder:") :].split(",") if "=" in p)
-    for part in status_key[len("backorder:") :].split(","):
-        sku, _, now = part.partition("=")
+    for sku, now in now_etas.items():
         before = told.get(sku)
         if before is None or before == "unknown" or now == "unknown":
             continue
@@ -103,7 +117,7 @@ def detect_trigger(
             signals & {SIG_DELIVERED, SIG_DELIVERY_FAILED, SIG_RETURN_TO_SENDER}
         )
         return Trigger(name, material)
-    if condition in ("supplier_backorder", "partial_shipment") and changed:
+    if condition in ETA_CONDITIONS and changed:
         if SIG_ETA_SLIPPED in signals:
             return Trigger("supplier_eta_slipped", False)
         if SIG_ETA_KNOWN in signals:

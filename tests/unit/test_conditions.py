@@ -152,10 +152,21 @@ def test_one_sku_on_two_order_lines_counts_both_lines_units():
     assert "Blue Mug (1 of 2)" in reply["text"]
 
 
-def test_allocation_conflict_beats_backorder_and_supplier_eta_supersedes():
-    r = run(placed(), a := alloc_failed(h=1), e := eta(h=5, when="2026-11-20"))
+def test_allocation_conflict_precedes_a_later_supplier_eta_until_the_units_are_allocated():
+    # SPEC §3: row 10 before row 11, first match wins; the ETA is told with its caveat.
+    r = run(
+        placed(ship_by=200),
+        a := alloc_failed(h=1),
+        e := eta(h=5, when="2026-11-20"),
+        t := ticket(h=6),
+        f := fulfillment(h=30),
+    )
     assert cond(r, a["event_id"]) == "allocation_conflict"
-    assert cond(r, e["event_id"]) == "supplier_backorder"
+    assert cond(r, e["event_id"]) == "allocation_conflict"
+    assert cond(r, t["event_id"]) == "allocation_conflict"
+    [reply] = r.caused_by(t["event_id"], "wismo.replies")
+    assert "Blue Mug to be ready to send is Friday, 20 November; this is an estimate" in reply["text"]
+    assert cond(r, f["event_id"]) == "processing_within_sla"  # allocated to a shipment: resolved
 
 
 def test_stock_events_count_only_for_the_orders_own_skus():
