@@ -4,12 +4,16 @@ Every scenario file is replayed with :func:`wismo.replay.replay_to_memory` and c
 file (format: ``scenarios/README.md``), plus checks that hold for every replay: the EVENTS.md common
 fields on every action record, unique action ids, one audit decision per evaluation (and at least one
 per accepted, non-duplicate input event), and determinism (a second replay yields identical output).
+
+``WISMO_SCENARIOS=DIR pytest tests/scenarios`` runs the same checks over another folder of scenario files
+(your own cases, or a backtest set kept outside the repo).
 """
 
 from __future__ import annotations
 
 import copy
 import json
+import os
 import re
 from collections import Counter
 from datetime import datetime
@@ -26,7 +30,7 @@ from wismo.policy import Policy, policy_from_mapping
 from wismo.replay import read_lines, replay_to_memory, run_lines
 
 ROOT = Path(__file__).resolve().parents[2]
-SCENARIOS = ROOT / "scenarios"
+SCENARIOS = Path(os.environ.get("WISMO_SCENARIOS") or ROOT / "scenarios")
 EXAMPLE_DAY = ROOT / "examples" / "day.ndjson"
 EXAMPLE_LABELS = ROOT / "examples" / "day.labels.json"
 
