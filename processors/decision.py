@@ -37,6 +37,7 @@ from wismo.processors.routing import Route, route
 from wismo.processors.triggers import Trigger, detect_trigger, eta_slipped_since_told
 
 from wismo.case import MAX_SENT_KEPT, CaseState, DraftState, OpenEscalation, ReviewerDecision, SentUpdate
+from wismo.conditions import ConditionType
 from wismo.context import OrderContext
 from wismo.events import Decision, Event
 from wismo.ids import action_id, decision_id
@@ -239,7 +240,9 @@ def evaluate(ev: Evaluation) -> DecisionRecord:
             (approved if x in case.approved_actions else requests).append(x)
     draft_ids: list[str] = []
     if (requests or a.action_requests) and ctx is not None and a.condition_type != "restricted_hold":
-        draft_ids = _drafts(ev, a, _draft_types(case, requests, a.action_requests), mode, channel, ticket)
+        own = rt.underlying if a.condition_type == "repeated_contact" else a.condition_type
+        types = _draft_types(case, requests, a.action_requests)
+        draft_ids = _drafts(ev, a, own, types, mode, channel, ticket)
 
     # --- the customer-visible message --------------------------------------------------------------
     kind: Kind | None = None
@@ -439,13 +442,19 @@ def _record_sent(
 
 
 def _drafts(
-    ev: Evaluation, a: Assessment, types: list[ActionType], mode: Mode, channel: str, ticket: str | None
+    ev: Evaluation,
+    a: Assessment,
+    own: ConditionType,
+    types: list[ActionType],
+    mode: Mode,
+    channel: str,
+    ticket: str | None,
 ) -> list[str]:
     ctx = ev.ctx
     assert ctx is not None
     ids = []
     for action in types:
-        el = check_eligibility(action, ctx, a.condition_type, ev.policy)
+        el = check_eligibility(action, ctx, own, ev.policy)  # the order's own condition, not repeated_contact
         state: ApprovalState = "pending_approval" if el.eligible else "not_eligible"
         aid = action_id(ev.event.event_id, ev.case.wismo_case_id, "action_draft", action)
         text = (

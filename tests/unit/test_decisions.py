@@ -336,3 +336,20 @@ def test_an_approved_cancellation_is_not_offered_again():
     r.feed(review("A1", 6, esc["escalation_id"], "approved"), t2 := ticket(h=8, text="Hi, any update?", ticket_id="T2"))
     [later] = r.caused_by(t2["event_id"], "wismo.replies")
     assert "cancel" not in later["customer_options"]
+
+
+def test_a_request_on_a_repeated_contact_is_checked_against_the_orders_own_condition():
+    r = run(
+        placed(),
+        fulfillment(),
+        label(),
+        scan(h=10),
+        ticket(h=12),
+        scan(h=20, status="return_to_sender"),
+        t := ticket(h=30, text="This is the second time I write. I want a refund please.", ticket_id="T2"),
+    )
+    assert r.decision(t["event_id"])["condition_type"] == "repeated_contact"
+    [draft] = [d for d in r.caused_by(t["event_id"], "wismo.actions") if d["action_type"] == "refund"]
+    # a refund on a parcel going back to the sender is a normal resolution, not something to flag
+    assert "eligible (meets policy)" in draft["text"]
+    assert "currently" not in draft["text"]
