@@ -44,6 +44,9 @@ def greeting(ctx: OrderContext | None) -> str:
     return f"Hi {name}," if name else "Hello,"
 
 
+HANDED_OVER = "I have asked a teammate to look into this personally, and they will contact you with the next update."
+
+
 def customer_text(
     ctx: OrderContext | None,
     a: Assessment,
@@ -55,11 +58,13 @@ def customer_text(
     executed: bool = False,
     checkpoint: datetime | None = None,
     unchanged: bool = False,
+    handed_over: bool = False,
 ) -> str:
     """The full customer message for a reply or proactive update. ``unchanged``: a promised checkpoint
     with nothing new to report, which the message says plainly before restating the status. ``approved``:
     actions the customer asks about again that a reviewer already approved (``executed`` when policy let
-    them run)."""
+    them run). ``handed_over``: the case went to a teammate after checkpoints with no change; the message says
+    so instead of promising another checkpoint."""
     parts = [greeting(ctx)]
     if unchanged:
         parts.append("As promised, here is your update: there has been no change in its status since my last message.")
@@ -73,7 +78,9 @@ def customer_text(
         )
     if a.result.customer_safe_summary:
         parts.append(a.result.customer_safe_summary)
-    if checkpoint is not None and a.checkpoint_customer_facing:
+    if handed_over:
+        parts.append(HANDED_OVER)
+    elif checkpoint is not None and a.checkpoint_customer_facing:
         parts.append(f"I will check again and update you by {customer_date(checkpoint, tz)}.")
     parts.append(sign_off)
     return join_text(parts, "\n\n")
@@ -84,6 +91,26 @@ def approval_text(ctx: OrderContext | None, approved: list[str], *, executed: bo
     return "\n\n".join([greeting(ctx), approved_sentence(approved, executed=executed), sign_off])
 
 
+DEFAULT_IMPACT = "The customer is waiting for an accurate answer."
+"""Customer impact of an escalation whose handler names none."""
+
+
+def order_facts_line(ctx: OrderContext | None) -> str | None:
+    """One line of order facts for a reviewer (SPEC §7): number, value, items, and each shipment's carrier,
+    tracking number, status and contents. None when the OMS has not told us about the order."""
+    if ctx is None or not ctx.known:
+        return None
+    items = ", ".join(f"{i.title or i.sku} ({i.sku}) x{i.qty}" for i in ctx.items) or "none listed"
+    parts = [f"#{ctx.order_number}, {ctx.order_value} {ctx.currency}", f"items: {items}"]
+    for sid, sh in ctx.shipments.items():
+        status = (sh.status or "no carrier status") + (f"/{sh.detail}" if sh.detail else "")
+        where = f" at {sh.delivered_location}" if sh.delivered and sh.delivered_location else ""
+        holds = ", ".join(f"{ctx.item_title(sku)} x{qty}" for sku, qty in sh.items.items()) or "contents unknown"
+        carrier = " ".join(x for x in (sh.carrier, sh.tracking_number) if x) or "no label"
+        parts.append(f"shipment {sid} ({carrier}; {holds}): {status}{where}")
+    return "; ".join(parts) + "."
+
+
 def escalation_text(
     case_id: str,
     order_label: str,
@@ -92,13 +119,15 @@ def escalation_text(
     deadline: datetime,
     escalation_id: str,
     requested_decision: str,
+    order_line: str | None = None,
 ) -> str:
     r = a.result
     return (
         f"Escalation for {order_label} (case {case_id}): {r.condition_type.replace('_', ' ')}.\n"
         f"Reasons: {', '.join(reasons)}.\n"
-        f"Facts: {r.internal_summary}\n"
-        f"Customer impact: {a.customer_impact or 'customer is waiting for an answer'}\n"
+        + (f"Order: {order_line}\n" if order_line else "")
+        + f"Facts: {r.internal_summary}\n"
+        f"Customer impact: {a.customer_impact or DEFAULT_IMPACT}\n"
         f"Requested decision: {requested_decision}\n"
         f"Options: approved, denied, changes_requested, manual_takeover. Customer options: "
         f"{', '.join(r.customer_options) or 'none'}.\n"

@@ -27,7 +27,14 @@ from typing import Any
 
 from pydantic import BaseModel
 from wismo.handlers.base import Assessment, ContactInfo, HandlerInput
-from wismo.handlers.communications import ACTION_PHRASE, approval_text, customer_text, escalation_text
+from wismo.handlers.communications import (
+    ACTION_PHRASE,
+    DEFAULT_IMPACT,
+    approval_text,
+    customer_text,
+    escalation_text,
+    order_facts_line,
+)
 from wismo.handlers.guardrails import check_customer_text
 from wismo.handlers.registry import assess
 from wismo.handlers.resolution import check as check_eligibility
@@ -272,6 +279,15 @@ def evaluate(ev: Evaluation) -> DecisionRecord:
     sent = False
     if kind is not None:
         checkpoint = due if a.checkpoint_customer_facing else None
+        # The checkpoint that escalates a case stuck with no backend change hands it to a person: the message
+        # says so and promises no further automated checkpoint (no "no change" message every cycle after).
+        stale = (
+            trigger is not None
+            and trigger.name == "follow_up_due"
+            and case.checkpoints_without_change + 1 >= t.stale_checkpoints_before_escalation
+        )
+        if stale:
+            checkpoint = None
         text = customer_text(
             ctx,
             a,
@@ -282,6 +298,7 @@ def evaluate(ev: Evaluation) -> DecisionRecord:
             executed=pol.actions.writes_enabled,
             checkpoint=checkpoint,
             unchanged=trigger is not None and trigger.name == "follow_up_due" and a.status_key == case.last_status_sent,
+            handed_over=stale,
         )
         suppressed = _withheld(case, ctx, a, kind, trigger, now, t)
         if suppressed is None:
@@ -540,7 +557,7 @@ def _escalate(
         aid=aid,
         kind="escalation",
         mode=mode,
-        text=escalation_text(case.wismo_case_id, label, a, reasons, deadline, aid, decide),
+        text=escalation_text(case.wismo_case_id, label, a, reasons, deadline, aid, decide, order_facts_line(ctx)),
         channel=channel,
         ticket=ticket,
     )
@@ -556,7 +573,7 @@ def _escalate(
             "team": a.team,
             "priority": priority,
             "order_facts": facts,
-            "customer_impact": a.customer_impact or "The customer is waiting for an accurate answer.",
+            "customer_impact": a.customer_impact or DEFAULT_IMPACT,
             "requested_decision": decide,
             "decision_options": ["approved", "denied", "changes_requested", "manual_takeover"],
             "deadline": deadline,

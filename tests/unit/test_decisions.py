@@ -187,6 +187,11 @@ def test_dnr_high_value_escalates_with_high_value():
     r = run(*evs)
     [esc] = r.caused_by(t["event_id"], "wismo.escalations")
     assert "high_value" in esc["escalation_reasons"]
+    # SPEC §7 order facts, in the text a reviewer reads (not only in the structured field)
+    assert (
+        "Order: #1, 900 USD; items: Blue Mug (MUG-BLU) x1; "
+        "shipment S1 (UPS 1Z999AA10123456784; Blue Mug x1): delivered at Porch." in esc["text"]
+    )
     [draft] = r.caused_by(t["event_id"], "wismo.actions")
     assert draft["action_type"] == "replacement" and draft["approval_state"] == "pending_approval"
 
