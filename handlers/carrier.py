@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from wismo.handlers.base import Assessment, HandlerInput, lazy_texts
 from wismo.handlers.common import due_in, finish, hours_since, options
-from wismo.handlers.order_map import map_text, split_order
+from wismo.handlers.order_map import split_order, with_map
 from wismo.handlers.phrasing import (
     DELIVERY_FAILURE_REASON,
     carrier_name,
@@ -35,9 +35,7 @@ def _customer_text(inp: HandlerInput, ctx: OrderContext, sentences: list[str], c
     """ "An update on <order>." + the shipment sentences + ``closing``; on a split order, then the order's
     itemised map (every shipment and every pending item)."""
     text = join_text([f"An update on {order_ref(ctx)}.", *sentences, closing])
-    if not split:
-        return text
-    return join_text([text, map_text(ctx, inp.now, inp.policy.communications.timezone)], "\n\n")
+    return with_map(text, ctx, inp.now, inp.policy.communications.timezone, split=split)
 
 
 def label_no_pickup(inp: HandlerInput) -> Assessment:

@@ -14,6 +14,7 @@ from datetime import datetime
 
 from wismo.handlers.phrasing import (
     estimate_sentence,
+    join_text,
     ordered_shipments,
     scan_status_sentence,
     sentence_case,
@@ -27,13 +28,7 @@ from wismo.timefmt import customer_date
 
 def unpacked_units(ctx: OrderContext) -> dict[str, int]:
     """sku -> ordered units in no shipment at all (not yet packed), in order-line order."""
-    packed = ctx.units_in_shipments()
-    out: dict[str, int] = {}
-    for sku, qty in ctx.ordered_units().items():
-        left = qty - packed.get(sku, 0)
-        if left > 0:
-            out[sku] = left
-    return out
+    return ctx.units_beyond(ctx.units_in_shipments())
 
 
 def unknown_contents_scanned(ctx: OrderContext) -> bool:
@@ -124,3 +119,11 @@ def map_lines(ctx: OrderContext, now: datetime, tz: str) -> list[str]:
 def map_text(ctx: OrderContext, now: datetime, tz: str) -> str:
     """The map under its heading, for a handler whose own text is about one part of a split order."""
     return "\n".join(["Here is where each part of your order is:", *map_lines(ctx, now, tz)])
+
+
+def with_map(text: str, ctx: OrderContext, now: datetime, tz: str, *, split: bool) -> str:
+    """``text``, then on a split order (``split``) the map under its heading: every shipment and every pending
+    item (SPEC §5)."""
+    if not split:
+        return text
+    return join_text([text, map_text(ctx, now, tz)], "\n\n")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from wismo.handlers.base import Assessment, HandlerInput, lazy_texts
 from wismo.handlers.common import due_at_or_later, finish, options, start_of_day
-from wismo.handlers.order_map import map_text, split_order
+from wismo.handlers.order_map import split_order, with_map
 from wismo.handlers.phrasing import join_text, order_ref
 from wismo.processors.fold import SIG_ETA_KNOWN, SIG_ETA_SLIPPED
 
@@ -62,7 +62,9 @@ def supplier_backorder(inp: HandlerInput) -> Assessment:
             for e in etas
         )
         return (
-            _with_map(inp, join_text([*sentences, "You can wait for it, or ask us to cancel it."]), split),
+            with_map(
+                join_text([*sentences, "You can wait for it, or ask us to cancel it."]), ctx, inp.now, tz, split=split
+            ),
             internal + ("." if SIG_ETA_SLIPPED not in inp.signals else ". ETA slipped."),
         )
 
@@ -93,8 +95,7 @@ def allocation_conflict(inp: HandlerInput) -> Assessment:
     split = split_order(ctx)
     tz = inp.policy.communications.timezone
     etas = [ctx.supplier_etas[s] for s in skus if s in ctx.supplier_etas]
-    summary = _with_map(
-        inp,
+    summary = with_map(
         join_text(
             [
                 f"The stock for {', '.join(titles)} in {order_ref(ctx)} became unavailable just before your order "
@@ -102,7 +103,10 @@ def allocation_conflict(inp: HandlerInput) -> Assessment:
                 *(_estimate_sentence(inp, ctx.item_title(e.sku), e, tz) for e in etas),
             ]
         ),
-        split,
+        ctx,
+        inp.now,
+        tz,
+        split=split,
     )
     internal = "; ".join(
         f"{s}: allocation failed ({ctx.inventory_issues[s].reason}) at {ctx.inventory_issues[s].at.isoformat()}"
@@ -128,14 +132,6 @@ def allocation_conflict(inp: HandlerInput) -> Assessment:
     a.requested_decision = "Resolve the allocation: release reserved stock, wait for restock, or cancel the item."
     a.customer_impact = "The order cannot be prepared until stock is allocated."
     return a
-
-
-def _with_map(inp: HandlerInput, text: str, split: bool) -> str:
-    """``text``, then on a split order the itemised map of every package and every pending item (SPEC §5)."""
-    if not split:
-        return text
-    assert inp.ctx is not None
-    return join_text([text, map_text(inp.ctx, inp.now, inp.policy.communications.timezone)], "\n\n")
 
 
 def _eta_key(ctx: OrderContext, sku: str) -> str:

@@ -281,11 +281,8 @@ def evaluate(ev: Evaluation) -> DecisionRecord:
         checkpoint = due if a.checkpoint_customer_facing else None
         # The checkpoint that escalates a case stuck with no backend change hands it to a person: the message
         # says so and promises no further automated checkpoint (no "no change" message every cycle after).
-        stale = (
-            trigger is not None
-            and trigger.name == "follow_up_due"
-            and case.checkpoints_without_change + 1 >= t.stale_checkpoints_before_escalation
-        )
+        checkpoint_due = trigger is not None and trigger.name == "follow_up_due"
+        stale = checkpoint_due and case.checkpoints_without_change + 1 >= t.stale_checkpoints_before_escalation
         if stale:
             checkpoint = None
         text = customer_text(
@@ -297,7 +294,7 @@ def evaluate(ev: Evaluation) -> DecisionRecord:
             approved=approved,
             executed=pol.actions.writes_enabled,
             checkpoint=checkpoint,
-            unchanged=trigger is not None and trigger.name == "follow_up_due" and a.status_key == case.last_status_sent,
+            unchanged=checkpoint_due and a.status_key == case.last_status_sent,
             handed_over=stale,
         )
         suppressed = _withheld(case, ctx, a, kind, trigger, now, t)
@@ -337,9 +334,9 @@ def evaluate(ev: Evaluation) -> DecisionRecord:
             aid = _deliver(ev, a, kind, text, mode, channel, ticket)
             sent = True
             _record_sent(case, aid, kind, now, a.condition_type, a.status_key, promised=checkpoint is not None)
-            if trigger is not None and trigger.name == "follow_up_due":
+            if checkpoint_due:
                 case.checkpoints_without_change += 1
-                if case.checkpoints_without_change >= t.stale_checkpoints_before_escalation:
+                if stale:
                     extra_reasons.append("follow_up_stalled")
     elif ev.contact is None and ev.event.type == "ticket.message":
         p = ev.event.payload
