@@ -148,24 +148,26 @@ class OrderContext:
     def unshipped_units(self) -> dict[str, int]:
         """sku -> ordered units not in any physically scanned shipment (a SKU on two order lines counts
         both lines' units against what shipped)."""
-        shipped: dict[str, int] = {}
-        for s in self.shipments.values():
-            if s.physically_scanned:
-                for sku, qty in s.items.items():
-                    shipped[sku] = shipped.get(sku, 0) + qty
-        out: dict[str, int] = {}
-        for sku, qty in self.ordered_units().items():
-            left = qty - shipped.get(sku, 0)
-            if left > 0:
-                out[sku] = left
-        return out
+        return self.units_beyond(self.units_in_shipments(scanned_only=True))
 
-    def units_in_shipments(self) -> dict[str, int]:
-        """sku -> units already placed in any fulfilment (allocated to a shipment)."""
+    def units_in_shipments(self, *, scanned_only: bool = False) -> dict[str, int]:
+        """sku -> units already placed in any fulfilment (allocated to a shipment); with ``scanned_only``,
+        only in shipments a carrier has physically scanned."""
         out: dict[str, int] = {}
         for s in self.shipments.values():
+            if scanned_only and not s.physically_scanned:
+                continue
             for sku, qty in s.items.items():
                 out[sku] = out.get(sku, 0) + qty
+        return out
+
+    def units_beyond(self, counted: dict[str, int]) -> dict[str, int]:
+        """sku -> ordered units beyond ``counted`` (sku -> units), in order-line order; only SKUs with some left."""
+        out: dict[str, int] = {}
+        for sku, qty in self.ordered_units().items():
+            left = qty - counted.get(sku, 0)
+            if left > 0:
+                out[sku] = left
         return out
 
     def fulfilment_deadline(self, sla_hours: float) -> datetime | None:
