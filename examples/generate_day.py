@@ -720,6 +720,7 @@ def a_rts(day: Day, *, exhausted: bool) -> None:
     o = day.order()
     sid, trk = shipped(day, o, day.jitter(on(-7, 10)), scans=2, est=-4)
     if exhausted:
+        # Three failed attempts, then the carrier's own return scan: "attempts exhausted" is its statement.
         for d in (-3, -2, -1):
             day.scan(
                 o,
@@ -730,6 +731,7 @@ def a_rts(day: Day, *, exhausted: bool) -> None:
                 o.city,
                 detail="recipient_unavailable",
             )
+        day.scan(o, day.jitter(on(-1, 19, tz=o.city[1])), sid, trk, "return_to_sender", o.city)
     else:
         day.scan(o, day.jitter(on(-2, 12, tz=o.city[1])), sid, trk, "delivery_failed", o.city, detail="address_issue")
         day.scan(o, day.jitter(on(-1, 9, tz=o.city[1])), sid, trk, "return_to_sender", o.city)

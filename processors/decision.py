@@ -7,7 +7,10 @@ every id derives from the causing event id and the case id, so a replay yields i
 Order of gates for a customer-visible message (first that applies wins):
   1. manual takeover by a reviewer            -> internal note with the draft, ``suppressed=manual_takeover``
   2. a teammate's public update is newer than  -> internal note with the draft, ``suppressed=human_update_newer``
-     our last one (within ``human_handoff_hours``)
+     our last message (within ``human_handoff_hours``): a proactive update always; a reply only when the
+     teammate answered an earlier contact of this case (they hold the conversation). A customer who writes
+     after a teammate's unprompted heads-up is answered: that update is older than the question and did not
+     answer it (SPEC §6 "a newer public update by a human teammate suppresses the automated reply").
   3. proactive and within 12 h of the last     -> nothing now, re-checked when the window opens,
      proactive update, change not material        ``suppressed=throttled``
   4. low confidence                            -> internal note + escalation ``low_confidence``
@@ -162,6 +165,7 @@ def _withheld(
         human is not None
         and (case.last_customer_update_at is None or human > case.last_customer_update_at)
         and now - human <= timedelta(hours=t.human_handoff_hours)
+        and (kind != "reply" or any(c.at < human for c in case.contacts))
     ):
         return "human_update_newer"
     if (

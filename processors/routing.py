@@ -132,7 +132,7 @@ def route_order(ctx: OrderContext, now: datetime, t: Thresholds) -> Route:
                 continue
             sid = s.shipment_id
             active.append(sid)
-            if status == "return_to_sender" or s.failed_attempts >= max_attempts:
+            if status == "return_to_sender" or (max_attempts is not None and s.failed_attempts >= max_attempts):
                 rts.append(sid)
             elif status == "delivery_failed":
                 failed.append(sid)

@@ -285,8 +285,14 @@ class Pipeline:
 
     def _covered_by(self, event: Event) -> str | None:
         """A ``clock.tick`` re-evaluates its order (or, without one, every order in progress) at its own
-        time: a follow-up due at exactly that time is what the tick does anyway, so the tick stands in for it
-        (one evaluation, attributed to the tick). ``"*"`` covers every order a sweep evaluates."""
+        time, and that evaluation sees every time threshold crossed and every checkpoint fallen due since the
+        order was last evaluated. So the tick stands in for the order's follow-ups due at or before it: one
+        evaluation, attributed to the tick, as SPEC §2's scheduled sweep and an operator reading it expect (a
+        follow-up has an id no one outside can predict). Between other events, follow-ups fire at their own
+        due time. In a live deployment the follow-up monitor fires them on time, so a tick covers one only
+        when it comes at the same moment; in a replay whose ticks are sparser than the checkpoints, a promised
+        checkpoint goes out at the tick and counts as late (``Stats.promised_follow_ups``).
+        ``"*"`` covers every order a sweep evaluates."""
         if not isinstance(event, ClockTick) or event.event_id in self.state.seen:
             return None
         if event.event_id.startswith("followup:"):
@@ -297,7 +303,8 @@ class Pipeline:
     def advance_to(self, now: datetime, covered: str | None = None) -> list[Output]:
         """Fire every follow-up due at or before ``now`` (event time), oldest first, each at its own due time
         (a promised checkpoint is kept at the promised time, not when the next event happens to arrive), except
-        one due exactly at ``now`` for an order ``covered`` by the clock tick about to be processed."""
+        those of an order ``covered`` by the clock tick about to be processed at ``now``: the tick evaluates
+        that order itself (see :meth:`_covered_by`)."""
         st = self.state
         if st.watermark is None or now > st.watermark:
             st.watermark = now
@@ -308,8 +315,8 @@ class Pipeline:
             case = st.cases.get(key)
             if case is None or case.wismo_case_id != case_id or not case.is_open or case.next_follow_up_due_at != due:
                 continue  # superseded commitment
-            if due == now and covered is not None and (key == covered or (covered == "*" and self.is_in_progress(key))):
-                continue  # the clock tick being processed, at this very time, evaluates this case itself
+            if covered is not None and due <= now and (key == covered or (covered == "*" and self.is_in_progress(key))):
+                continue  # the clock tick being processed evaluates this case itself, at its own time
             tick = ClockTick(
                 event_id=follow_up_event_id(case_id, due),
                 source="clock",
@@ -542,7 +549,7 @@ class Pipeline:
         if promised and due is not None:
             if updated:
                 s.promised_follow_ups["on_time" if now <= due else "late"] += 1
-            elif ev.follow_up and now >= due:
+            elif now >= due and (ev.follow_up or ev.event.type == "clock.tick"):
                 s.promised_follow_ups["missed"] += 1
         cond = case.condition_type
         if cond in EXCEPTION_CONDITIONS:

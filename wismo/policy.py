@@ -39,7 +39,11 @@ class Thresholds(_Strict):
     repeated_contact_count: int = Field(2, ge=2)
     supplier_slip_days: int = Field(3, ge=1)
     proactive_min_interval_hours: float = Field(12, ge=0)
-    max_delivery_attempts: int = Field(3, ge=1)
+    max_delivery_attempts: int | None = Field(None, ge=1)
+    """Failed attempts that count as "attempts exhausted" (return_to_sender) before the carrier says so. Off by
+    default: "attempts exhausted" is the carrier's statement (condition-routing seed: "carrier status says
+    return-to-sender or attempts exhausted"; the adapters map such codes to ``return_to_sender``), and carriers
+    differ in how many attempts they make."""
     human_handoff_hours: float = Field(72, ge=0)
     match_lookback_days: int = Field(90, ge=1)
     stale_checkpoints_before_escalation: int = Field(2, ge=1)

@@ -103,15 +103,20 @@ def test_delivery_failed_address_issue_offers_address_correction():
 def test_return_to_sender_and_attempts_exhausted():
     r = run(placed(), fulfillment(), label(), scan(h=10), x := scan(h=40, status="return_to_sender"))
     assert cond(r, x["event_id"]) == "return_to_sender"
-    r2 = run(
-        placed(),
-        fulfillment(),
-        label(),
-        scan(h=10),
-        *[scan(h=20 + i * 24, status="delivery_failed", detail="recipient_unavailable") for i in range(3)],
-        t := tick("A1", h=100),
-    )
-    assert cond(r2, t["event_id"]) == "return_to_sender"
+    failures = [scan(h=20 + i * 24, status="delivery_failed", detail="recipient_unavailable") for i in range(3)]
+    journey = [placed(), fulfillment(), label(), scan(h=10), *failures]
+    # By default "attempts exhausted" is the carrier's own statement: three failures are still delivery_failed,
+    # until the carrier reports the return.
+    r2 = run(*journey, t := tick("A1", h=100), back := scan(h=110, status="return_to_sender"))
+    assert [cond(r2, f["event_id"]) for f in failures] == ["delivery_failed"] * 3
+    assert cond(r2, t["event_id"]) == "delivery_failed"
+    assert cond(r2, back["event_id"]) == "return_to_sender"
+    [up] = r2.caused_by(back["event_id"], "wismo.replies")
+    assert "being returned to us after 3 delivery attempts" in up["text"]
+    # A policy that counts attempts itself treats the third failure as exhausted.
+    r3 = run(*journey, thresholds={"max_delivery_attempts": 3})
+    assert cond(r3, failures[1]["event_id"]) == "delivery_failed"
+    assert cond(r3, failures[2]["event_id"]) == "return_to_sender"
 
 
 def test_partial_shipment_itemises_every_shipment():

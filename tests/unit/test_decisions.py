@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from builders import (
+    at,
     fulfillment,
     label,
     make_policy,
@@ -85,6 +86,19 @@ def test_teammate_public_update_suppresses_automated_reply():
     assert note["note_reason"] == "human_update_newer"
 
 
+def test_customer_writing_after_a_teammates_unprompted_heads_up_is_answered():
+    # The teammate wrote first (no contact of the customer's to answer); the customer's question is newer than
+    # that update, so it is answered. A later proactive update is still the teammate's to send.
+    agent = ticket(h=11, author="agent", text="Quick heads-up: your parcel is with UPS.")
+    t = ticket(h=12, text="Thanks! Which day will it arrive?")
+    r = run(*IN_TRANSIT, agent, t)
+    [reply] = r.caused_by(t["event_id"], "wismo.replies")
+    assert reply["kind"] == "reply" and r.decision(t["event_id"])["suppressed"] is None
+    failed = scan(h=13, status="delivery_failed", detail="access_issue")
+    r = run(*IN_TRANSIT, agent, failed)
+    assert r.decision(failed["event_id"])["suppressed"] == "human_update_newer"
+
+
 def test_proactive_updates_throttled_to_one_per_12h_unless_material():
     items = [
         {"sku": "A", "title": "Alpha", "qty": 1, "unit_price": 10},
@@ -112,14 +126,37 @@ def test_follow_up_due_sends_promised_checkpoint_then_escalates_when_stale():
     r = run(*evs, k1 := tick("A1", h=83), k2 := tick("A1", h=132))
     [reply] = r.caused_by(t["event_id"], "wismo.replies")
     assert "update you by Thursday, 5 November" in reply["text"]
-    # The promise is kept at its own time (Thu 19:00), not when the next clock tick happens to arrive (20:00);
-    # the ticks then find nothing new and send nothing twice.
+    # The checkpoints (Thu 19:00, then two days after the first went out) come due before each clock tick: each
+    # tick evaluates the case at its own time and sends the checkpoint under its own id (still on the promised
+    # day, Thursday); the second, with still no backend change, hands the case over and escalates.
     ups = r.topic("wismo.replies")[1:]
-    assert [u["created_at"] for u in ups] == ["2026-11-05T19:00:00Z", "2026-11-07T19:00:00Z"]
-    assert all(u["kind"] == "proactive_update" and u["caused_by"].startswith("followup:WC-A1-1:") for u in ups)
-    assert r.caused_by(k1["event_id"], "wismo.replies") == r.caused_by(k2["event_id"], "wismo.replies") == []
+    assert [(u["kind"], u["caused_by"], u["created_at"]) for u in ups] == [
+        ("proactive_update", k1["event_id"], "2026-11-05T20:00:00Z"),
+        ("proactive_update", k2["event_id"], "2026-11-07T21:00:00Z"),
+    ]
+    assert "update you by Saturday, 7 November" in ups[0]["text"]
+    assert "asked a teammate" in ups[1]["text"] and "update you by" not in ups[1]["text"]
     [esc] = r.topic("wismo.escalations")
     assert "follow_up_stalled" in esc["escalation_reasons"] and esc["caused_by"] == ups[1]["caused_by"]
+
+
+def test_a_clock_tick_acts_on_a_threshold_crossed_before_it_under_its_own_id():
+    # Label at 12:00 on 2 November, no first scan: the 24 h threshold passes at 12:00 on the 3rd. A tick at 15:00
+    # that covers the order (its own, or a sweep) finds the crossing and sends the update itself; a tick for
+    # another order does not, so the system's own follow-up fires at the threshold.
+    base = [placed(), fulfillment(), label(), placed("A2", h=4)]
+    for k in (tick("A1", h=30), tick(None, h=30)):
+        r = run(*base, k)
+        [up] = r.topic("wismo.replies")
+        assert (up["kind"], up["caused_by"], up["created_at"]) == ("proactive_update", k["event_id"], at(30))
+        [d] = [d for d in r.caused_by(k["event_id"], "wismo.decisions") if d["order_id"] == "A1"]
+        assert d["condition_type"] == "label_created_no_pickup" and d["suppressed"] is None
+        assert not [d for d in r.topic("wismo.decisions") if d["caused_by"].startswith("followup:")]
+    other = tick("A2", h=30)
+    r = run(*base, other)
+    [up] = r.topic("wismo.replies")
+    assert up["caused_by"].startswith("followup:WC-A1-1:") and up["created_at"] == at(27)
+    assert r.decision(other["event_id"])["order_id"] == "A2"
 
 
 def test_follow_up_fires_from_event_time_without_any_event_for_the_order():
