@@ -250,7 +250,8 @@ def evaluate(ev: Evaluation) -> DecisionRecord:
         for x in requested_actions(ev.contact.intents, ev.contact.resolution):
             (approved if x in case.approved_actions else requests).append(x)
     draft_ids: list[str] = []
-    if (requests or a.action_requests) and ctx is not None and a.condition_type != "restricted_hold":
+    killed = pol.modes.kill_switch  # automation off: everything becomes notes/escalations (SPEC §8), no drafts
+    if (requests or a.action_requests) and ctx is not None and a.condition_type != "restricted_hold" and not killed:
         own = rt.underlying if a.condition_type == "repeated_contact" else a.condition_type
         types = _draft_types(case, requests, a.action_requests)
         draft_ids = _drafts(ev, a, own, types, mode, channel, ticket)
@@ -359,7 +360,7 @@ def evaluate(ev: Evaluation) -> DecisionRecord:
     if reasons:
         key = f"{a.condition_type}|{','.join(sorted(reasons))}"
         if ev.contact is not None or key not in case.escalation_keys or "guardrail_failed" in extra_reasons:
-            _escalate(ev, a, reasons, mode, channel, ticket, draft_ids, requests, violations)
+            _escalate(ev, a, reasons, mode, channel, ticket, draft_ids, requests, violations, killed=killed)
             if key not in case.escalation_keys:
                 case.escalation_keys.append(key)
 
@@ -512,10 +513,13 @@ def _escalate(
     draft_ids: list[str],
     requests: Sequence[ActionType] = (),
     violations: Sequence[str] = (),
+    *,
+    killed: bool = False,
 ) -> None:
     """Write one escalation packet (SPEC §7). ``requests``: the actions the customer asked for, which the
     reviewer is asked to decide when the handler names no decision of its own; ``violations``: why the
-    guardrail withheld the customer text, which the reviewer is asked to fix."""
+    guardrail withheld the customer text, which the reviewer is asked to fix; ``killed``: the kill switch is
+    on, so nothing was drafted and the reviewer handles the request by hand."""
     case, ctx = ev.case, ev.ctx
     now = ev.event.occurred_at
     aid = action_id(ev.event.event_id, case.wismo_case_id, "escalation")
@@ -526,6 +530,8 @@ def _escalate(
         priority = "high"
     deadline = now + ESCALATION_DEADLINE[priority]
     decide = a.requested_decision or _requested_decision(requests, draft_ids, violations)
+    if killed and requests:
+        decide += " The kill switch is on, so nothing was drafted: carry out the request by hand if approved."
     facts: dict[str, Any] = {"order_id": case.order_id}
     label = f"case {case.wismo_case_id}"
     if ctx is not None and ctx.known:

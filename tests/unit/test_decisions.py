@@ -57,6 +57,14 @@ def test_kill_switch_overrides_live():
     r = run(*IN_TRANSIT, t, policy=pol)
     assert r.topic("wismo.replies") == []
     assert r.decision(t["event_id"])["kill_switch"] is True
+    # Everything becomes notes/escalations: a request is escalated for a person to handle, nothing is drafted.
+    ask = ticket(h=13, text="Please cancel my order, I don't need it any more.")
+    r.feed(ask)
+    assert r.topic("wismo.actions") == []
+    [esc] = r.caused_by(ask["event_id"], "wismo.escalations")
+    assert "customer_requested_action" in esc["escalation_reasons"] and esc["action_draft_ids"] == []
+    assert "nothing was drafted" in esc["text"]
+    assert [n["draft_kind"] for n in r.caused_by(ask["event_id"], "wismo.notes")] == ["reply"]
 
 
 def test_duplicate_event_id_is_ignored():
