@@ -261,6 +261,4 @@ def return_to_sender(inp: HandlerInput) -> Assessment:
     )
     a.requested_decision = "Choose the resolution for the returning parcel: reship or refund."
     a.customer_impact = "The customer's order is on its way back to us and will not arrive as ordered."
-    if "replacement" not in a.action_requests:
-        a.action_requests.append("replacement")
     return a
