@@ -44,7 +44,7 @@ from wismo.handlers.resolution import check as check_eligibility
 from wismo.handlers.resolution import requested_actions
 from wismo.processors.fold import SIG_ETA_SLIPPED
 from wismo.processors.routing import Route, route
-from wismo.processors.triggers import Trigger, detect_trigger, eta_slipped_since_told
+from wismo.processors.triggers import ETA_CONDITIONS, Trigger, detect_trigger, eta_slipped_since_told
 
 from wismo.case import MAX_SENT_KEPT, CaseState, DraftState, OpenEscalation, ReviewerDecision, SentUpdate
 from wismo.conditions import ConditionType
@@ -270,7 +270,7 @@ def evaluate(ev: Evaluation) -> DecisionRecord:
         own = rt.underlying if a.condition_type == "repeated_contact" else a.condition_type
         signals = ev.signals
         if (
-            own in ("supplier_backorder", "allocation_conflict")
+            own in ETA_CONDITIONS
             and SIG_ETA_SLIPPED not in signals
             and eta_slipped_since_told(a.status_key, case.last_status_sent, t.supplier_slip_days)
         ):

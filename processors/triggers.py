@@ -51,14 +51,28 @@ to say, and a delivery dispute is answered in its own conversation."""
 
 ETA_STATUS_PREFIXES = ("backorder:", "allocation:")
 """Status keys that carry per-SKU supplier ETAs (``<prefix><sku>=<date>,...``)."""
+PARTIAL_ETA_MARK = "|eta:"
+"""A partial-shipment status key is ``partial:<map>`` plus, when pending items have supplier ETAs,
+``|eta:<sku>=<date>,...``."""
 
 
 def _etas(status_key: str) -> dict[str, str] | None:
-    """sku -> ETA (ISO date or ``unknown``) of a backorder or allocation status key; None for other keys."""
-    prefix, sep, rest = status_key.partition(":")
-    if not sep or prefix + ":" not in ETA_STATUS_PREFIXES:
+    """sku -> ETA (ISO date or ``unknown``) of a backorder, allocation or partial-shipment status key; None
+    for other keys."""
+    if status_key.startswith("partial:"):
+        _, sep, rest = status_key.partition(PARTIAL_ETA_MARK)
+    else:
+        prefix, sep, rest = status_key.partition(":")
+        if sep and prefix + ":" not in ETA_STATUS_PREFIXES:
+            return None
+    if not sep:
         return None
     return dict(p.split("=", 1) for p in rest.split(",") if "=" in p)
+
+
+def _shipment_map(status_key: str | None) -> str | None:
+    """The shipment-map part of a partial-shipment status key (without the pending items' ETAs)."""
+    return status_key.partition(PARTIAL_ETA_MARK)[0] if status_key is not None else None
 
 
 def eta_slipped_since_told(status_key: str, last_sent: str | None, slip_days: int) -> bool:
@@ -109,9 +123,11 @@ def detect_trigger(
         return Trigger("movement_resumed", True)
     if SIG_DELIVERED in signals and condition == "delivered" and changed and (case.contacts or case.sent):
         return Trigger("delivered_on_open_case", True)
-    if condition in CONDITION_TRIGGERS and changed:
+    partial_told = condition == "partial_shipment" and (case.last_status_sent or "").startswith("partial:")
+    map_changed = changed and not (partial_told and _shipment_map(status_key) == _shipment_map(case.last_status_sent))
+    if condition in CONDITION_TRIGGERS and map_changed:
         name = CONDITION_TRIGGERS[condition]
-        if condition == "partial_shipment" and case.last_status_sent and case.last_status_sent.startswith("partial:"):
+        if partial_told:
             name = "partial_shipment_changed"
         material = name in MATERIAL_TRIGGERS or bool(
             signals & {SIG_DELIVERED, SIG_DELIVERY_FAILED, SIG_RETURN_TO_SENDER}
