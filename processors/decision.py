@@ -11,8 +11,8 @@ Order of gates for a customer-visible message (first that applies wins):
      teammate answered an earlier contact of this case (they hold the conversation). A customer who writes
      after a teammate's unprompted heads-up is answered: that update is older than the question and did not
      answer it (SPEC §6 "a newer public update by a human teammate suppresses the automated reply").
-  3. proactive and within 12 h of the last     -> nothing now, re-checked when the window opens,
-     proactive update, change not material        ``suppressed=throttled``
+  3. proactive and within 12 h of the last     -> nothing now, ``suppressed=throttled``; sent with the next
+     proactive update, change not material        evaluation after the window opens, if still a change
   4. low confidence                            -> internal note + escalation ``low_confidence``
   5. guardrail failure                         -> internal note + escalation ``guardrail_failed``
   6. testing mode (or kill switch)             -> internal note with ``draft: true``
@@ -309,11 +309,10 @@ def evaluate(ev: Evaluation) -> DecisionRecord:
                 suppressed = "guardrail_failed"
                 extra_reasons.append("guardrail_failed")
         if suppressed == "throttled":
-            # Nothing now; the change is sent when the window opens (a follow-up is due then).
-            assert case.last_proactive_at is not None
+            # Nothing now. The change waits for the next evaluation after the window opens (a backend event, a
+            # clock tick or the case's own checkpoint), which sends it with whatever is newest by then; no
+            # follow-up is added at the moment the window opens, so a change that comes later is the one sent.
             case.pending_status_key = a.status_key
-            opens = case.last_proactive_at + timedelta(hours=t.proactive_min_interval_hours)
-            due = opens if due is None or opens < due else due
         elif suppressed is not None:
             # A proactive update withheld again for the same reason with the same status (a sweep or follow-up
             # re-evaluating an unchanged case) was already noted, and escalated if the guardrail failed.

@@ -299,9 +299,9 @@ def test_layouts_cover_every_state_dataclass_field_in_order() -> None:
 
 @pytest.fixture(scope="module")
 def blobs(day: Pipeline) -> tuple[bytes, bytes]:
-    """The encoded context and case of the order with the most state."""
+    """The encoded context of the order with the most state, and the largest case that holds action drafts."""
     ctx = max(day.state.contexts.values(), key=lambda c: len(encode_context(c)))
-    case = max(day.state.cases.values(), key=lambda c: len(encode_case(c)))
+    case = max((c for c in day.state.cases.values() if c.drafts), key=lambda c: len(encode_case(c)))
     return encode_context(ctx), encode_case(case)
 
 

@@ -34,6 +34,12 @@ from wismo.replay import replay_to_memory
 from wismo.settings import WorkerSettings
 
 SCENARIOS = sorted((Path(__file__).resolve().parents[2] / "scenarios").glob("*.ndjson"))
+PARTITION_CLOCK = {
+    "rts_customer_requests_are_drafted_when_asked": "B8841's checkpoints fall due only because B8842's later "
+    "events move the file's single clock past them; the worker's clock is per partition (README: Follow-ups)",
+}
+"""Scenarios whose follow-ups fire in a file replay only because another order's events move time: the worker
+must match every other record; the ``followup:`` ones are left out of the comparison."""
 T = TypeVar("T")
 
 
@@ -145,9 +151,10 @@ def test_worker_matches_file_replay(harness: Harness, path: Path) -> None:
     lines = [line.strip() for line in path.read_bytes().splitlines() if line.strip()]
     got = harness.run(harness.scenario(lines))
     expected = replay_to_memory([path], load_policy(None))
+    keep = (lambda r: not str(r.get("caused_by", "")).startswith("followup:")) if path.stem in PARTITION_CLOCK else None
     for topic in OUTPUT_TOPICS:
-        mine = Counter(_signature(topic, r) for r in got[topic])
-        theirs = Counter(_signature(topic, r) for r in expected.get(topic, []))
+        mine = Counter(_signature(topic, r) for r in got[topic] if keep is None or keep(r))
+        theirs = Counter(_signature(topic, r) for r in expected.get(topic, []) if keep is None or keep(r))
         assert mine == theirs, f"{topic}: worker-only {mine - theirs}, replay-only {theirs - mine}"
     assert got["wismo.decisions"], "every scenario evaluates something"
 
