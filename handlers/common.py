@@ -65,9 +65,9 @@ def start_of_day(d: date, tz: str) -> datetime:
 
 
 def is_high_value(inp: HandlerInput) -> bool:
-    """Order value at or above ``high_value_threshold`` (reaching it counts; we err toward review)."""
+    """The order's value reaches ``high_value_threshold`` (:meth:`Thresholds.is_high_value`)."""
     ctx = inp.ctx
-    return ctx is not None and float(ctx.order_value) >= inp.policy.thresholds.high_value_threshold
+    return ctx is not None and inp.policy.thresholds.is_high_value(ctx.order_value)
 
 
 def finish(

@@ -61,7 +61,7 @@ def check(action: ActionType, ctx: OrderContext, condition: ConditionType, polic
         if ctx.cancelled:
             reasons.append("order is cancelled")
     eligible = not reasons
-    high_value = float(ctx.order_value) >= policy.thresholds.high_value_threshold
+    high_value = policy.thresholds.is_high_value(ctx.order_value)
     if eligible:
         reasons.append("meets policy")
         if action in ("refund", "replacement") and condition not in RESOLVABLE_CONDITIONS:

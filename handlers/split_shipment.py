@@ -12,6 +12,7 @@ from wismo.handlers.base import Assessment, HandlerInput, lazy_texts
 from wismo.handlers.common import due_at_or_later, finish, options, start_of_day
 from wismo.handlers.order_map import map_lines, unpacked_units
 from wismo.handlers.phrasing import order_ref, ordered_shipments, sentence_case
+from wismo.processors.triggers import PARTIAL_ETA_MARK, eta_key
 
 from wismo.context import Shipment
 
@@ -35,11 +36,11 @@ def partial_shipment(inp: HandlerInput) -> Assessment:
     # Not yet in any package: listed on their own lines (the rest appear inside their package).
     loose = unpacked_units(ctx)
     key_parts = [f"{s.shipment_id}={_phase(s)}" for s in ships] + [f"{sku}=pending" for sku in loose]
-    known = {sku: e for sku in loose if (e := ctx.supplier_etas.get(sku)) is not None}
-    etas = [e.eta for e in known.values() if e.eta is not None]
+    known = [e for sku in loose if (e := ctx.supplier_etas.get(sku)) is not None]
+    etas = [e.eta for e in known if e.eta is not None]
     # The pending items' supplier ETAs, which the map tells, follow the map in the status key: a slip or an ETA
     # becoming known is then a real change (SPEC §6), while the map part alone says whether the parts moved.
-    told = "|eta:" + ",".join(f"{sku}={e.eta.isoformat() if e.eta else 'unknown'}" for sku, e in known.items())
+    told = PARTIAL_ETA_MARK + ",".join(eta_key(e) for e in known)
     deadline = ctx.fulfilment_deadline(inp.policy.thresholds.fulfilment_sla_hours)
     candidates = [d for d in [*(start_of_day(e, tz) for e in etas), deadline] if d is not None and d > inp.now]
     due = due_at_or_later(inp, min(candidates) if candidates else None, "partial_shipment")

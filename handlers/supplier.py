@@ -13,6 +13,7 @@ from wismo.handlers.common import due_at_or_later, finish, options, start_of_day
 from wismo.handlers.order_map import split_order, with_map
 from wismo.handlers.phrasing import join_text, order_ref
 from wismo.processors.fold import SIG_ETA_KNOWN, SIG_ETA_SLIPPED
+from wismo.processors.triggers import eta_key
 
 from wismo.context import OrderContext, SupplierEta
 from wismo.timefmt import customer_date
@@ -26,7 +27,7 @@ def supplier_backorder(inp: HandlerInput) -> Assessment:
     tz = inp.policy.communications.timezone
     skus: list[str] = list(inp.route.inputs.get("skus", []))
     etas = [ctx.supplier_etas[sku] for sku in skus]
-    key = [f"{e.sku}={e.eta.isoformat() if e.eta else 'unknown'}" for e in etas]
+    key = [eta_key(e) for e in etas]
     future = [d for d in (start_of_day(e.eta, tz) for e in etas if e.eta is not None) if d > inp.now]
     due = due_at_or_later(inp, min(future) if future else None, "supplier_backorder")
     split = split_order(ctx)
@@ -137,9 +138,7 @@ def allocation_conflict(inp: HandlerInput) -> Assessment:
 def _eta_key(ctx: OrderContext, sku: str) -> str:
     """``sku=<ETA or unknown>`` when a supplier ETA is known for ``sku``, else ``sku`` (status keys)."""
     e = ctx.supplier_etas.get(sku)
-    if e is None:
-        return sku
-    return f"{sku}={e.eta.isoformat() if e.eta else 'unknown'}"
+    return sku if e is None else eta_key(e)
 
 
 def _estimate_sentence(inp: HandlerInput, title: str, e: SupplierEta, tz: str) -> str:

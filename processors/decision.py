@@ -242,6 +242,7 @@ def evaluate(ev: Evaluation) -> DecisionRecord:
         case.last_backend_status_seen = _backend_status(ctx)
     holds = rt.inputs.get("holds")
     case.restricted_state = ",".join(holds) if holds else None
+    own = rt.underlying if a.condition_type == "repeated_contact" else a.condition_type  # the order's own condition
 
     # --- resolution drafts -------------------------------------------------------------------------
     requests: list[ActionType] = []
@@ -250,9 +251,13 @@ def evaluate(ev: Evaluation) -> DecisionRecord:
         for x in requested_actions(ev.contact.intents, ev.contact.resolution):
             (approved if x in case.approved_actions else requests).append(x)
     draft_ids: list[str] = []
-    killed = pol.modes.kill_switch  # automation off: everything becomes notes/escalations (SPEC §8), no drafts
-    if (requests or a.action_requests) and ctx is not None and a.condition_type != "restricted_hold" and not killed:
-        own = rt.underlying if a.condition_type == "repeated_contact" else a.condition_type
+    # The kill switch turns automation off: everything becomes notes/escalations (SPEC §8), so nothing is drafted.
+    if (
+        (requests or a.action_requests)
+        and ctx is not None
+        and a.condition_type != "restricted_hold"
+        and not pol.modes.kill_switch
+    ):
         types = _draft_types(case, requests, a.action_requests)
         draft_ids = _drafts(ev, a, own, types, mode, channel, ticket)
 
@@ -267,7 +272,6 @@ def evaluate(ev: Evaluation) -> DecisionRecord:
         follow_up_due = bool(
             ev.follow_up or (case.next_follow_up_due_at is not None and now >= case.next_follow_up_due_at)
         )
-        own = rt.underlying if a.condition_type == "repeated_contact" else a.condition_type
         signals = ev.signals
         if (
             own in ETA_CONDITIONS
@@ -352,14 +356,14 @@ def evaluate(ev: Evaluation) -> DecisionRecord:
     reasons = list(a.escalation_reasons)
     if requests:
         reasons.append("customer_requested_action")
-        if ctx is not None and float(ctx.order_value) >= t.high_value_threshold and "high_value" not in reasons:
+        if ctx is not None and t.is_high_value(ctx.order_value) and "high_value" not in reasons:
             reasons.append("high_value")  # SPEC §7: a requested action on a high-value order needs senior review
     if extra_reasons:
         reasons += [x for x in extra_reasons if x not in reasons]
     if reasons:
         key = f"{a.condition_type}|{','.join(sorted(reasons))}"
         if ev.contact is not None or key not in case.escalation_keys or "guardrail_failed" in extra_reasons:
-            _escalate(ev, a, reasons, mode, channel, ticket, draft_ids, requests, violations, killed=killed)
+            _escalate(ev, a, reasons, mode, channel, ticket, draft_ids, requests, violations)
             if key not in case.escalation_keys:
                 case.escalation_keys.append(key)
 
@@ -512,13 +516,11 @@ def _escalate(
     draft_ids: list[str],
     requests: Sequence[ActionType] = (),
     violations: Sequence[str] = (),
-    *,
-    killed: bool = False,
 ) -> None:
     """Write one escalation packet (SPEC §7). ``requests``: the actions the customer asked for, which the
-    reviewer is asked to decide when the handler names no decision of its own; ``violations``: why the
-    guardrail withheld the customer text, which the reviewer is asked to fix; ``killed``: the kill switch is
-    on, so nothing was drafted and the reviewer handles the request by hand."""
+    reviewer is asked to decide when the handler names no decision of its own (by hand when the kill switch
+    is on, since nothing was drafted); ``violations``: why the guardrail withheld the customer text, which
+    the reviewer is asked to fix."""
     case, ctx = ev.case, ev.ctx
     now = ev.event.occurred_at
     aid = action_id(ev.event.event_id, case.wismo_case_id, "escalation")
@@ -529,7 +531,7 @@ def _escalate(
         priority = "high"
     deadline = now + ESCALATION_DEADLINE[priority]
     decide = a.requested_decision or _requested_decision(requests, draft_ids, violations)
-    if killed and requests:
+    if requests and ev.policy.modes.kill_switch:
         decide += " The kill switch is on, so nothing was drafted: carry out the request by hand if approved."
     facts: dict[str, Any] = {"order_id": case.order_id}
     label = f"case {case.wismo_case_id}"

@@ -23,6 +23,7 @@ from wismo.processors.fold import (
 
 from wismo.case import CaseState
 from wismo.conditions import ConditionType
+from wismo.context import SupplierEta
 
 CONDITION_TRIGGERS: dict[ConditionType, str] = {
     "partial_shipment": "partial_shipment_created",
@@ -54,6 +55,11 @@ ETA_STATUS_PREFIXES = ("backorder:", "allocation:")
 PARTIAL_ETA_MARK = "|eta:"
 """A partial-shipment status key is ``partial:<map>`` plus, when pending items have supplier ETAs,
 ``|eta:<sku>=<date>,...``."""
+
+
+def eta_key(e: SupplierEta) -> str:
+    """``<sku>=<ISO date or unknown>``: one SKU's supplier ETA as status keys carry it (read by :func:`_etas`)."""
+    return f"{e.sku}={e.eta.isoformat() if e.eta else 'unknown'}"
 
 
 def _etas(status_key: str) -> dict[str, str] | None:

@@ -52,7 +52,7 @@ from wismo.processors.intents import (
 )
 from wismo.processors.matching import MatchResult, OrderSummary, match_ticket
 from wismo.processors.reviewer_auth import refusal
-from wismo.records import TOPIC_DLQ, ActionRecord, DeadLetter, DecisionRecord
+from wismo.records import TOPIC_DLQ, ActionRecord, DeadLetter, DeadLetterType, DecisionRecord
 
 Output = tuple[str, BaseModel]
 
@@ -261,26 +261,10 @@ class Pipeline:
             out += self._process(event)
             self._tally(out)
         except Exception as exc:
-            text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
-            if text is None:
-                text = event.model_dump_json()
             tb = traceback.extract_tb(exc.__traceback__)[-1]
             reason = f"internal error {type(exc).__name__}: {exc} (at {tb.filename.rsplit('/', 1)[-1]}:{tb.lineno})"
-            self.stats.dead_letters += 1
-            self.stats.dead_letter_types["internal_error"] += 1
-            out.append(
-                (
-                    TOPIC_DLQ,
-                    dead_letter(
-                        text,
-                        reason,
-                        "internal_error",
-                        obj=event.model_dump(mode="json"),
-                        source_name=source_name,
-                        line=line,
-                    ),
-                )
-            )
+            self.stats.dead_letter_types["internal_error"] += 1  # not tallied: _tally did not run
+            out += self._event_dead_letter(event, reason, "internal_error")
         return out
 
     def _covered_by(self, event: Event) -> str | None:
@@ -662,6 +646,11 @@ class Pipeline:
         """A valid event that refers to something the order does not have: a ``wismo.dlq`` record of type
         ``unknown_reference`` with the original line; the event changes nothing (it stays marked seen, so a
         redelivery is a duplicate, not a second dead letter)."""
+        return self._event_dead_letter(event, reason, "unknown_reference")
+
+    def _event_dead_letter(self, event: Event, reason: str, error_type: DeadLetterType) -> list[Output]:
+        """A ``wismo.dlq`` record for the parsed ``event`` being processed, carrying its original input line
+        (``self._input``; the event re-serialised when it came without one). Counts ``dead_letters``."""
         self.stats.dead_letters += 1
         raw, source_name, line = self._input
         text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
@@ -671,7 +660,7 @@ class Pipeline:
                 dead_letter(
                     text if text is not None else event.model_dump_json(),
                     reason,
-                    "unknown_reference",
+                    error_type,
                     obj=event.model_dump(mode="json"),
                     source_name=source_name,
                     line=line,

@@ -7,6 +7,7 @@ a default). :func:`load_policy` raises :class:`PolicyError` with the file name a
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,10 @@ class Thresholds(_Strict):
     human_handoff_hours: float = Field(72, ge=0)
     match_lookback_days: int = Field(90, ge=1)
     stale_checkpoints_before_escalation: int = Field(2, ge=1)
+
+    def is_high_value(self, order_value: Decimal | float) -> bool:
+        """``order_value`` at or above ``high_value_threshold``: reaching it counts (we err toward review)."""
+        return float(order_value) >= self.high_value_threshold
 
 
 class ChannelModes(_Strict):
