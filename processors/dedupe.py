@@ -2,12 +2,16 @@
 
 Pure: the caller owns the seen-set and the order context. A backend event "already applied" is one
 whose fact the context already holds (same shipment and same status/detail/location/ETA at the same or
-an earlier time; a hold already active; an ETA already known; ...). It triggers nothing new. A repeated
-carrier status at a *later* time is a new scan, not a duplicate: it proves the carrier still has the
-parcel, which matters for the no-movement clock.
+an earlier time, or as the latest scan within ``carrier_resend_hours`` of it; a hold already active; an ETA
+already known; ...). It triggers nothing new. The same carrier status well after the latest scan is a new
+scan, not a duplicate: a second delivery attempt, or proof the carrier still has the parcel (the
+no-movement clock). ``delivered`` and ``return_to_sender`` happen once per shipment: a repeat of the latest
+one is a re-send whenever it comes.
 """
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 from wismo.processors.fold import est_delivery_date
 
@@ -26,9 +30,13 @@ from wismo.events import (
     SupplierEtaChanged,
     TrackingUpdated,
 )
+from wismo.policy import Thresholds
+
+ONCE_PER_SHIPMENT = frozenset({"delivered", "return_to_sender"})
+"""Carrier statuses that happen once: the same one again right after is always the carrier re-sending it."""
 
 
-def already_applied(event: Event, ctx: OrderContext | None) -> str | None:
+def already_applied(event: Event, ctx: OrderContext | None, t: Thresholds) -> str | None:
     """Why ``event`` repeats a backend fact the order context already holds, or None if it is new."""
     if ctx is None:
         return None
@@ -45,7 +53,16 @@ def already_applied(event: Event, ctx: OrderContext | None) -> str | None:
                 and scan.location == p.location
                 and scan.est_delivery == est
             )
-            if same and (scan.at == event.occurred_at or (scan is s.scans[-1] and event.occurred_at <= scan.at)):
+            if not same:
+                continue
+            if scan.at == event.occurred_at or (
+                scan is s.scans[-1]
+                and (
+                    event.occurred_at <= scan.at
+                    or p.status in ONCE_PER_SHIPMENT
+                    or event.occurred_at - scan.at <= timedelta(hours=t.carrier_resend_hours)
+                )
+            ):
                 return f"shipment {p.shipment_id} already has carrier status {p.status}"
         return None
     if isinstance(event, OrderPlaced):

@@ -22,8 +22,9 @@ the input topics actually hold. Guarantees:
   dead letter's ``source_name`` (``"<topic>[<partition>]"``), ``line`` (the offset) and ``dlq_id`` differ.
 
 Records the workers produced themselves are on the input topics too and are replayed as they are: a ticket
-forwarded to its order's partition (same ``event_id``) and a follow-up tick from the monitor are absorbed by
-the pipeline's dedupe (counted in ``stats.duplicates``), with no output.
+forwarded to its order's partition (same ``event_id``) is absorbed by the pipeline's dedupe (counted in
+``stats.duplicates``), with no output; a follow-up tick from the monitor is that follow-up, evaluated where it
+was recorded, unless the case's own next input already fired it (then it is a duplicate too).
 """
 
 from __future__ import annotations

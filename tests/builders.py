@@ -172,11 +172,16 @@ class Run:
         return self.topic("wismo.replies")
 
     def feed(self, *events: dict[str, Any] | str) -> Run:
+        """Process ``events``, then, as at the end of a replay's input, every follow-up due by the last one."""
         for e in events:
             raw = e if isinstance(e, str) else json.dumps(e)
-            for t, rec in self.pipeline.process_line(raw):
-                self.records.append((t, rec.model_dump(mode="json")))
+            self._add(self.pipeline.process_line(raw))
+        if self.pipeline.state.watermark is not None:
+            self._add(self.pipeline.advance_to(self.pipeline.state.watermark))
         return self
+
+    def _add(self, outputs: list[tuple[str, Any]]) -> None:
+        self.records.extend((t, rec.model_dump(mode="json")) for t, rec in outputs)
 
 
 def make_policy(mode: str | None = "live", **overrides: Any) -> Policy:

@@ -10,8 +10,8 @@ serialised records, which the parent writes in input order. Guarantees and limit
 * an order's partition is fixed by its customer (e-mail, else customer id) when ``order.placed`` is the
   first event seen for it, so a ticket without an order id reaches the worker that holds that customer's
   orders; an order first seen through another event is placed by its order id;
-* the global event-time watermark travels with every event, so due follow-ups fire in every worker as in a
-  sequential run, and a final watermark is sent at the end;
+* a case's due follow-ups fire before its next event, as in a sequential run (``Pipeline._fire_own``); at
+  the end every worker fires the rest up to the input's final event time (the global watermark);
 * a ``clock.tick`` without an order id is sent to every worker (each sweeps its own orders);
 * an ``event_id`` reused for events of *different* orders in different partitions is not caught by dedupe
   (it is per worker); a sequential replay (``--workers 1``) catches it.
@@ -43,8 +43,8 @@ BATCH_LINES = 2048
 MAX_IN_FLIGHT = 4
 """Batches sent but not yet written: keeps workers busy while the parent reads and writes."""
 
-Item = tuple[int, str | None, bytes, str, int]
-"""(sequence number, watermark before the event as ISO text or None, raw line, source name, line number)"""
+Item = tuple[int, bytes, str, int]
+"""(sequence number, raw line, source name, line number)"""
 Result = tuple[int, str, bytes]
 """(sequence number, topic, serialised record)"""
 
@@ -146,7 +146,6 @@ class PartitionRouter:
 def _worker(conn: Connection, policy_json: bytes) -> None:
     gc.set_threshold(50_000, 50, 1000)
     pipeline = Pipeline(Policy.model_validate_json(policy_json))
-    last_wm: str | None = None
     while True:
         msg = conn.recv()
         if msg[0] == "end":
@@ -157,11 +156,7 @@ def _worker(conn: Connection, policy_json: bytes) -> None:
             conn.send((out, pipeline.stats))
             return
         results: list[Result] = []
-        for seq, wm, raw, source_name, line in msg[1]:
-            if wm is not None and wm != last_wm:
-                for topic, rec in pipeline.advance_to(datetime.fromisoformat(wm)):
-                    results.append((seq, topic, record_json(rec)))
-                last_wm = wm
+        for seq, raw, source_name, line in msg[1]:
             for topic, rec in pipeline.process_line(raw, source_name=source_name, line=line):
                 results.append((seq, topic, record_json(rec)))
         conn.send(results)
@@ -272,7 +267,7 @@ def replay_partitioned(
             except orjson.JSONDecodeError:
                 obj = None
             part = router.partition(obj)
-            entry: Item = (seq, wm_text, item.raw, item.source_name, item.line)
+            entry: Item = (seq, item.raw, item.source_name, item.line)
             if part is None:
                 for b in batches:
                     b.append(entry)

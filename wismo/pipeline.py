@@ -256,7 +256,11 @@ class Pipeline:
         self.stats.events_in += 1
         self.stats.events_by_type[event.type] += 1
         self._input = (raw, source_name, line)
-        out = self.advance_to(event.occurred_at, covered=self._covered_by(event))
+        st = self.state
+        if st.watermark is None or event.occurred_at > st.watermark:
+            st.watermark = event.occurred_at
+        # The event's own order first catches up on its follow-ups (a clock tick evaluates its orders itself).
+        out = [] if isinstance(event, ClockTick) or event.order_id is None else self._fire_own(event.order_id, event)
         try:
             out += self._process(event)
             self._tally(out)
@@ -267,28 +271,55 @@ class Pipeline:
             out += self._event_dead_letter(event, reason, "internal_error")
         return out
 
-    def _covered_by(self, event: Event) -> str | None:
-        """A ``clock.tick`` re-evaluates its order (or, without one, every order in progress) at its own
-        time, and that evaluation sees every time threshold crossed and every checkpoint fallen due since the
-        order was last evaluated. So the tick stands in for the order's follow-ups due at or before it: one
-        evaluation, attributed to the tick, as SPEC §2's scheduled sweep and an operator reading it expect (a
-        follow-up has an id no one outside can predict). Between other events, follow-ups fire at their own
-        due time. In a live deployment the follow-up monitor fires them on time, so a tick covers one only
-        when it comes at the same moment; in a replay whose ticks are sparser than the checkpoints, a promised
-        checkpoint goes out at the tick and counts as late (``Stats.promised_follow_ups``).
-        ``"*"`` covers every order a sweep evaluates."""
-        if not isinstance(event, ClockTick) or event.event_id in self.state.seen:
-            return None
-        if event.event_id.startswith("followup:"):
-            m = FOLLOW_UP_TICK_ID.match(event.event_id)
-            return m["key"] if m else event.order_id
-        return event.order_id or "*"
+    def _fire_own(self, key: str, event: Event) -> list[Output]:
+        """Fire the follow-ups of ``key``'s case that fell due before ``event`` (not a clock tick), each at its
+        own due time, oldest first, before the event changes the case: a promised checkpoint is kept at the
+        promised time, not when the next event happens to arrive.
 
-    def advance_to(self, now: datetime, covered: str | None = None) -> list[Output]:
-        """Fire every follow-up due at or before ``now`` (event time), oldest first, each at its own due time
-        (a promised checkpoint is kept at the promised time, not when the next event happens to arrive), except
-        those of an order ``covered`` by the clock tick about to be processed at ``now``: the tick evaluates
-        that order itself (see :meth:`_covered_by`)."""
+        Follow-ups are fired per case, when the case's own next input comes (here), and for every case at the
+        end of an input or batch (:meth:`advance_to`): never by another order's event. So a ``clock.tick`` for
+        the order (or a sweep while it is in progress) that comes after the due time, whatever other orders did
+        meanwhile, re-evaluates it at the tick's time, sees every threshold crossed and checkpoint fallen due
+        since its last evaluation, and what it sends carries the tick's id, as SPEC §2's scheduled sweep and an
+        operator reading it expect (a follow-up has an id no one outside can predict). In a live deployment the
+        follow-up monitor fires them on time; in a replay whose ticks are sparser than the checkpoints, a
+        promised checkpoint goes out at the tick and counts as late (``Stats.promised_follow_ups``). The
+        evaluation of a case depends only on that case, its order and the time, so the records are those of
+        firing at the due time; only their place in the output files differs."""
+        st = self.state
+        now = event.occurred_at
+        out: list[Output] = []
+        while True:
+            case = st.cases.get(key)
+            due = case.next_follow_up_due_at if case is not None else None
+            if case is None or due is None or due > now or not case.is_open:
+                return out
+            fired = self._fire(key, case, due)
+            if fired is None:
+                return out
+            out += fired
+
+    def _fire(self, key: str, case: CaseState, due: datetime) -> list[Output] | None:
+        """Evaluate ``case``'s follow-up due at ``due``; None if it already fired (its tick id was seen)."""
+        st = self.state
+        tick = ClockTick(
+            event_id=follow_up_event_id(case.wismo_case_id, due),
+            source="clock",
+            type="clock.tick",
+            occurred_at=due,
+            order_id=case.order_id,
+            payload=EmptyPayload(),
+        )
+        if tick.event_id in st.seen:
+            return None
+        st.seen.add(tick.event_id)
+        self.stats.follow_ups_fired += 1
+        return self._evaluate(key, tick, follow_up=True)
+
+    def advance_to(self, now: datetime) -> list[Output]:
+        """Fire every case's follow-ups due at or before ``now`` (event time), oldest first, each at its own due
+        time: what the end of an input (or of a worker's batch) does for cases that had no further input (see
+        :meth:`_fire_own`)."""
         st = self.state
         if st.watermark is None or now > st.watermark:
             st.watermark = now
@@ -299,21 +330,7 @@ class Pipeline:
             case = st.cases.get(key)
             if case is None or case.wismo_case_id != case_id or not case.is_open or case.next_follow_up_due_at != due:
                 continue  # superseded commitment
-            if covered is not None and due <= now and (key == covered or (covered == "*" and self.is_in_progress(key))):
-                continue  # the clock tick being processed evaluates this case itself, at its own time
-            tick = ClockTick(
-                event_id=follow_up_event_id(case_id, due),
-                source="clock",
-                type="clock.tick",
-                occurred_at=due,
-                order_id=case.order_id,
-                payload=EmptyPayload(),
-            )
-            if tick.event_id in st.seen:
-                continue
-            st.seen.add(tick.event_id)
-            self.stats.follow_ups_fired += 1
-            out += self._evaluate(key, tick, follow_up=True)
+            out += self._fire(key, case, due) or []
         return out
 
     # ---- stages ---------------------------------------------------------------------------------
@@ -344,7 +361,7 @@ class Pipeline:
         order_id = event.order_id
         assert order_id is not None
         ctx = st.contexts.get(order_id)
-        dup = already_applied(event, ctx)
+        dup = already_applied(event, ctx, self.policy.thresholds)
         if dup is not None:
             st.seen.add(event.event_id)
             self.stats.duplicate_status += 1
@@ -565,11 +582,12 @@ class Pipeline:
                 return []
             if self.owns is not None and event.order_id is None and not self.owns(order_id):
                 return self._forward(event, order_id)
+            out = self._fire_own(order_id, event) if event.order_id is None else []
             ctx = st.contexts.get(order_id)
             case = self._case(order_id, order_id, event.occurred_at, reopen=False)
             if p.public:
                 record_human_update(case, ctx, p.ticket_id, p.channel, event.occurred_at)
-            return self._evaluate(order_id, event)
+            return out + self._evaluate(order_id, event)
         intents = recognise_intents(p.text)
         contact = ContactInfo(
             event_id=event.event_id,
@@ -588,15 +606,17 @@ class Pipeline:
                 key = f"ticket:{p.ticket_id}"
                 ambiguous = match.outcome == "ambiguous"
                 missing = ("order number (several open orders match)",) if ambiguous else (match.reason,)
-                return self._evaluate(key, event, contact=contact, missing=missing, ambiguous=ambiguous)
+                out = self._fire_own(key, event)
+                return out + self._evaluate(key, event, contact=contact, missing=missing, ambiguous=ambiguous)
         if self.owns is not None and event.order_id is None and not self.owns(order_id):
             return self._forward(event, order_id)
+        out = self._fire_own(order_id, event) if event.order_id is None else []
         st.by_ticket[p.ticket_id] = order_id
         stale = st.cases.get(f"ticket:{p.ticket_id}")
         if stale is not None and stale.is_open:
             stale.status = "closed"  # the unidentified ticket is now matched to its order
             stale.next_follow_up_due_at = None
-        return self._evaluate(order_id, event, contact=contact)
+        return out + self._evaluate(order_id, event, contact=contact)
 
     def _forward(self, event: TicketMessage, order_id: str) -> list[Output]:
         """Hand a ticket matched to another worker's order to that worker: not marked seen here, so the

@@ -45,6 +45,11 @@ class Thresholds(_Strict):
     default: "attempts exhausted" is the carrier's statement (condition-routing seed: "carrier status says
     return-to-sender or attempts exhausted"; the adapters map such codes to ``return_to_sender``), and carriers
     differ in how many attempts they make."""
+    carrier_resend_hours: float = Field(6, ge=0)
+    """A carrier status identical to the shipment's latest scan (status, detail, location, estimate) that comes
+    within this many hours of it is the same status re-sent, already applied (SPEC §1). Later, it is a new
+    scan: a second delivery attempt the next day, or a facility re-scan proving the carrier still has the
+    parcel. ``delivered`` and ``return_to_sender`` happen once, so their repeats are re-sends at any time."""
     human_handoff_hours: float = Field(72, ge=0)
     match_lookback_days: int = Field(90, ge=1)
     stale_checkpoints_before_escalation: int = Field(2, ge=1)

@@ -46,19 +46,22 @@ def run_lines(
     sink: Callable[[list[Output]], None],
     progress: Progress | None = None,
 ) -> None:
-    """Feed ``lines`` through ``pipeline``; hand each input's outputs to ``sink``. ``progress`` is called
-    every 1000 lines and once at the end."""
+    """Feed ``lines`` through ``pipeline``; hand each input's outputs to ``sink``, then the follow-ups due by
+    the last event time that no later input of their case fired (:meth:`Pipeline.advance_to`). ``progress``
+    is called every 1000 lines and once at the end."""
     if progress is None:
         for item in lines:
             sink(pipeline.process_line(item.raw, source_name=item.source_name, line=item.line))
-        return
-    i = nbytes = 0
-    for i, item in enumerate(lines, 1):
-        sink(pipeline.process_line(item.raw, source_name=item.source_name, line=item.line))
-        nbytes += len(item.raw) + 1
-        if i % 1000 == 0:
-            progress(i, nbytes)
-    progress(i, nbytes)
+    else:
+        i = nbytes = 0
+        for i, item in enumerate(lines, 1):
+            sink(pipeline.process_line(item.raw, source_name=item.source_name, line=item.line))
+            nbytes += len(item.raw) + 1
+            if i % 1000 == 0:
+                progress(i, nbytes)
+        progress(i, nbytes)
+    if pipeline.state.watermark is not None:
+        sink(pipeline.advance_to(pipeline.state.watermark))
 
 
 def replay_files(

@@ -375,7 +375,11 @@ def check_step(out: Records, step: dict[str, Any]) -> None:
         assert "caused_by" in step, "no_decision needs caused_by"
         assert not decisions, f"{where}: expected no evaluation, got {[d['condition_type'] for d in decisions]}"
         for topic in ACTION_TOPICS:
-            got = [r for r in out[topic] if r["caused_by"] == step["caused_by"]]
+            got = [
+                r
+                for r in out[topic]
+                if r["caused_by"] == step["caused_by"] and r["order_id"] == step.get("order_id", r["order_id"])
+            ]
             assert not got, f"{where}: expected nothing, got records on {topic}"
         return
     assert decisions, f"{where}: no decision record"

@@ -7,6 +7,7 @@ import json
 from builders import (
     at,
     fulfillment,
+    hold,
     label,
     make_policy,
     placed,
@@ -82,6 +83,20 @@ def test_duplicate_backend_status_with_new_event_id_triggers_nothing():
     assert len(r.topic("wismo.replies")) == 1
     assert r.caused_by("carrier-resent") == []
     assert r.pipeline.stats.duplicate_status == 1
+
+
+def test_same_carrier_status_resent_shortly_after_is_a_duplicate_but_a_next_day_attempt_is_new():
+    # Within carrier_resend_hours (6) of the latest scan, the same status is the carrier re-sending it; the next
+    # day the same failure is a second delivery attempt and is told; a delivered scan happens once per shipment.
+    f1 = scan(h=30, status="delivery_failed", detail="access_issue", location="Reno, NV")
+    resent = scan(h=30.5, status="delivery_failed", detail="access_issue", location="Reno, NV", event_id="resent")
+    again = scan(h=54, status="delivery_failed", detail="access_issue", location="Reno, NV", event_id="attempt-2")
+    done = scan(h=80, status="delivered", location="Reno, NV", event_id="delivered")
+    late_copy = scan(h=95, status="delivered", location="Reno, NV", event_id="delivered-copy")
+    r = run(*IN_TRANSIT, f1, resent, again, done, late_copy)
+    assert r.caused_by("resent") == [] and r.caused_by("delivered-copy") == []
+    assert [u["kind"] for u in r.caused_by("attempt-2", "wismo.replies")] == ["proactive_update"]
+    assert r.pipeline.stats.duplicate_status == 2
 
 
 def test_teammate_public_update_suppresses_automated_reply():
@@ -165,6 +180,11 @@ def test_a_clock_tick_acts_on_a_threshold_crossed_before_it_under_its_own_id():
     [up] = r.topic("wismo.replies")
     assert up["caused_by"].startswith("followup:WC-A1-1:") and up["created_at"] == at(27)
     assert r.decision(other["event_id"])["order_id"] == "A2"
+    # Another order's events after the threshold do not fire A1's follow-up: A1's own later tick still does it.
+    own = tick("A1", h=31)
+    r = run(*base, other, own)
+    [up] = r.topic("wismo.replies")
+    assert (up["caused_by"], up["created_at"]) == (own["event_id"], at(31))
 
 
 def test_follow_up_fires_from_event_time_without_any_event_for_the_order():
@@ -403,3 +423,16 @@ def test_a_request_on_a_repeated_contact_is_checked_against_the_orders_own_condi
     # a refund on a parcel going back to the sender is a normal resolution, not something to flag
     assert "eligible (meets policy)" in draft["text"]
     assert "currently" not in draft["text"]
+
+
+def test_second_contact_on_a_held_order_keeps_the_hold_and_escalates_as_repeated_contact():
+    # restricted_hold outranks repeated_contact (SPEC §3), but a customer writing again on the unresolved case
+    # is still a priority escalation: the second contact's escalation carries both reasons.
+    first, second = ticket(h=5, ticket_id="T1"), ticket(h=9, ticket_id="T1", text="Any news? I asked this morning.")
+    r = run(placed(), hold(h=2), first, second)
+    assert r.decision(first["event_id"])["escalation_reasons"] == ["restricted_hold"]
+    d = r.decision(second["event_id"])
+    assert d["condition_type"] == "restricted_hold"
+    assert set(d["escalation_reasons"]) == {"restricted_hold", "repeated_contact"}
+    [esc] = r.caused_by(second["event_id"], "wismo.escalations")
+    assert esc["priority"] == "high" and "repeated_contact" in esc["escalation_reasons"]
