@@ -9,6 +9,7 @@ from __future__ import annotations
 from wismo.handlers.base import Assessment, HandlerInput, Team
 from wismo.handlers.common import due_in, finish
 from wismo.handlers.guardrails import APPROVED_HOLD_WORDING
+from wismo.handlers.phrasing import order_ref
 
 HANDLER = "guarded_hold"
 
@@ -19,7 +20,11 @@ def restricted_hold(inp: HandlerInput) -> Assessment:
     holds: list[str] = list(inp.route.inputs.get("holds", []))
     team: Team = "cx" if holds == ["address_verification"] else "fraud"
     internal = "Active OMS hold(s): " + ", ".join(f"{h} since {ctx.holds[h].isoformat()}" for h in holds) + "."
-    summary = APPROVED_HOLD_WORDING + " We will contact you if we need anything from you."
+    summary = (
+        f"Thank you for your patience with {order_ref(ctx)}. "
+        + APPROVED_HOLD_WORDING
+        + " We will contact you if we need anything from you."
+    )
     a = finish(
         inp,
         condition="restricted_hold",

@@ -23,8 +23,8 @@ the input topics actually hold. Guarantees:
 
 Records the workers produced themselves are on the input topics too and are replayed as they are: a ticket
 forwarded to its order's partition (same ``event_id``) is absorbed by the pipeline's dedupe (counted in
-``stats.duplicates``), with no output; a follow-up tick from the monitor is that follow-up, evaluated where it
-was recorded, unless the case's own next input already fired it (then it is a duplicate too).
+``stats.duplicates``), with no output; a follow-up tick from the monitor is left out (:func:`_in_order`): the
+replay's pipeline fires the follow-ups of its own commitments, as a file replay does.
 """
 
 from __future__ import annotations
@@ -38,12 +38,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from wismo.streams.progress import true_end_offsets
 from wismo.streams.publisher import route
 from wismo.streams.worker import CLOCK_TOPIC, INPUT_TOPICS
 
-from wismo.pipeline import Output, Pipeline
+from wismo.pipeline import FOLLOW_UP_TICK_ID, Output, Pipeline
 from wismo.policy import Policy
 from wismo.replay import InputLine, Progress, replay_lines
 
@@ -275,15 +276,28 @@ async def fetch_range(
     return out
 
 
+def _is_follow_up_tick(value: bytes) -> bool:
+    try:
+        obj = orjson.loads(value)
+    except orjson.JSONDecodeError:
+        return False
+    eid = obj.get("event_id") if isinstance(obj, dict) else None
+    return isinstance(eid, str) and FOLLOW_UP_TICK_ID.match(eid) is not None
+
+
 def _in_order(records: list[_Rec], names: list[str], clock_topic: str) -> list[InputLine]:
-    """Sort into processing order (topic index by ``names``) and drop the extra copies of broadcast sweeps:
-    a sweep value is delivered as many times as it occurs on any one partition (once per publish)."""
+    """Sort into processing order (topic index by ``names``), drop the follow-up ticks the workers' monitor
+    published (derived from the recorded run's commitments, not input: the replay schedules its own, exactly
+    as a file replay does) and the extra copies of broadcast sweeps: a sweep value is delivered as many times
+    as it occurs on any one partition (once per publish)."""
     rank = {name: i for i, name in enumerate(names)}
     records.sort(key=lambda r: (r[0], rank[r[3]], r[1], r[2]))
     per_partition: defaultdict[bytes, Counter[int]] = defaultdict(Counter)
     delivered: Counter[bytes] = Counter()
     out: list[InputLine] = []
     for _, offset, partition, topic, value in records:
+        if topic == clock_topic and b'"followup:' in value and _is_follow_up_tick(value):
+            continue  # the monitor's tick for a commitment: the replay's pipeline keeps its own (Pipeline._fire_own)
         if topic == clock_topic and b"clock.tick" in value and route(value).broadcast:
             seen = per_partition[value]
             seen[partition] += 1
