@@ -33,7 +33,8 @@ from wismo.events import (
 from wismo.policy import Thresholds
 
 ONCE_PER_SHIPMENT = frozenset({"delivered", "return_to_sender"})
-"""Carrier statuses that happen once: the same one again right after is always the carrier re-sending it."""
+"""Carrier statuses that happen once: the same one again as the latest scan is the carrier re-sending it,
+whenever it comes."""
 
 
 def already_applied(event: Event, ctx: OrderContext | None, t: Thresholds) -> str | None:

@@ -277,7 +277,8 @@ class Pipeline:
         promised time, not when the next event happens to arrive.
 
         Follow-ups are fired per case, when the case's own next input comes (here), and for every case at the
-        end of an input or batch (:meth:`advance_to`): never by another order's event. So a ``clock.tick`` for
+        end of a replay's input (:meth:`advance_to`; in a worker, the follow-up monitor fires them): never by
+        another order's event. So a ``clock.tick`` for
         the order (or a sweep while it is in progress) that comes after the due time, whatever other orders did
         meanwhile, re-evaluates it at the tick's time, sees every threshold crossed and checkpoint fallen due
         since its last evaluation, and what it sends carries the tick's id, as SPEC §2's scheduled sweep and an
@@ -318,7 +319,7 @@ class Pipeline:
 
     def advance_to(self, now: datetime) -> list[Output]:
         """Fire every case's follow-ups due at or before ``now`` (event time), oldest first, each at its own due
-        time: what the end of an input (or of a worker's batch) does for cases that had no further input (see
+        time: what the end of a replay's input does for cases that had no further input (see
         :meth:`_fire_own`)."""
         st = self.state
         if st.watermark is None or now > st.watermark:
