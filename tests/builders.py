@@ -176,8 +176,7 @@ class Run:
         for e in events:
             raw = e if isinstance(e, str) else json.dumps(e)
             self._add(self.pipeline.process_line(raw))
-        if self.pipeline.state.watermark is not None:
-            self._add(self.pipeline.advance_to(self.pipeline.state.watermark))
+        self._add(self.pipeline.end_of_input())
         return self
 
     def _add(self, outputs: list[tuple[str, Any]]) -> None:

@@ -334,6 +334,11 @@ class Pipeline:
             out += self._fire(key, case, due) or []
         return out
 
+    def end_of_input(self) -> list[Output]:
+        """At the end of an input: every follow-up due by the newest event time seen (:meth:`advance_to`)."""
+        wm = self.state.watermark
+        return [] if wm is None else self.advance_to(wm)
+
     # ---- stages ---------------------------------------------------------------------------------
 
     def _process(self, event: Event) -> list[Output]:

@@ -47,7 +47,7 @@ def run_lines(
     progress: Progress | None = None,
 ) -> None:
     """Feed ``lines`` through ``pipeline``; hand each input's outputs to ``sink``, then the follow-ups due by
-    the last event time that no later input of their case fired (:meth:`Pipeline.advance_to`). ``progress``
+    the last event time that no later input of their case fired (:meth:`Pipeline.end_of_input`). ``progress``
     is called every 1000 lines and once at the end."""
     if progress is None:
         for item in lines:
@@ -60,8 +60,7 @@ def run_lines(
             if i % 1000 == 0:
                 progress(i, nbytes)
         progress(i, nbytes)
-    if pipeline.state.watermark is not None:
-        sink(pipeline.advance_to(pipeline.state.watermark))
+    sink(pipeline.end_of_input())
 
 
 def replay_files(
