@@ -36,6 +36,9 @@ class ContactInfo:
     resolution: Literal["refund", "replacement"] | None = None
     acknowledges_receipt: bool = False
     """The message says the order reached the customer ("it arrived, thanks")."""
+    unfound_number: str = ""
+    """The order number the message named when no order has it (matched by the customer's identity
+    instead); the reply says which order it is about."""
 
 
 class HandlerInput(NamedTuple):

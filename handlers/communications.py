@@ -8,6 +8,7 @@ customer's own words back. Every customer text still goes through the guardrail 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -47,6 +48,20 @@ def greeting(ctx: OrderContext | None) -> str:
 HANDED_OVER = "I have asked a teammate to look into this personally, and they will contact you with the next update."
 
 
+_SHOWABLE_NUMBER = re.compile(r"(?=[^\d]*\d)[A-Za-z0-9][A-Za-z0-9-]{0,23}")
+"""An order number the customer typed that may be repeated back to them: short, ASCII letters, digits and
+dashes, with at least one digit (so no word of theirs is ever echoed)."""
+
+
+def unfound_number_sentence(number: str, ctx: OrderContext | None) -> str:
+    """Say that the order number the customer gave matches no order, and which order the message is about.
+    A number that is not plainly an order number is not repeated (customer text is data, never copy)."""
+    given = f"an order numbered #{number}" if _SHOWABLE_NUMBER.fullmatch(number) else "the order number you gave"
+    if ctx is not None and ctx.order_number:
+        return f"I could not find {given}, so this is about your order #{ctx.order_number}."
+    return f"I could not find {given}."
+
+
 def customer_text(
     ctx: OrderContext | None,
     a: Assessment,
@@ -59,13 +74,17 @@ def customer_text(
     checkpoint: datetime | None = None,
     unchanged: bool = False,
     handed_over: bool = False,
+    unfound_number: str = "",
 ) -> str:
     """The full customer message for a reply or proactive update. ``unchanged``: a promised checkpoint
     with nothing new to report, which the message says plainly before restating the status. ``approved``:
     actions the customer asks about again that a reviewer already approved (``executed`` when policy let
     them run). ``handed_over``: the case went to a teammate after checkpoints with no change; the message says
-    so instead of promising another checkpoint."""
+    so instead of promising another checkpoint. ``unfound_number``: the order number the customer gave, which
+    no order has; the message says so first, and which order it answers about."""
     parts = [greeting(ctx)]
+    if unfound_number:
+        parts.append(unfound_number_sentence(unfound_number, ctx))
     if unchanged:
         parts.append("As promised, here is your update: there has been no change in its status since my last message.")
     if approved:

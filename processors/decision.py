@@ -252,12 +252,9 @@ def evaluate(ev: Evaluation) -> DecisionRecord:
             (approved if x in case.approved_actions else requests).append(x)
     draft_ids: list[str] = []
     # The kill switch turns automation off: everything becomes notes/escalations (SPEC §8), so nothing is drafted.
-    if (
-        (requests or a.action_requests)
-        and ctx is not None
-        and a.condition_type != "restricted_hold"
-        and not pol.modes.kill_switch
-    ):
+    # A restricted hold drafts too (SPEC §7 makes no exception): the hold's reviewer decides the request with
+    # the hold, and the customer's reply still carries only the approved verification wording.
+    if (requests or a.action_requests) and ctx is not None and not pol.modes.kill_switch:
         types = _draft_types(case, requests, a.action_requests)
         draft_ids = _drafts(ev, a, own, types, mode, channel, ticket)
 
@@ -305,6 +302,7 @@ def evaluate(ev: Evaluation) -> DecisionRecord:
             checkpoint=checkpoint,
             unchanged=checkpoint_due and a.status_key == case.last_status_sent,
             handed_over=stale,
+            unfound_number=ev.contact.unfound_number if ev.contact is not None else "",
         )
         suppressed = _withheld(case, ctx, a, kind, trigger, now, t)
         if suppressed is None:
@@ -531,6 +529,10 @@ def _escalate(
         priority = "high"
     deadline = now + ESCALATION_DEADLINE[priority]
     decide = a.requested_decision or _requested_decision(requests, draft_ids, violations)
+    if a.requested_decision and requests and not a.action_requests:
+        # The handler's own question (a hold to review, a returning parcel) does not cover what the customer
+        # asked for; the reviewer answers both, and an approval approves these drafts.
+        decide += " " + _requested_decision(requests, draft_ids)
     if requests and ev.policy.modes.kill_switch:
         decide += " The kill switch is on, so nothing was drafted: carry out the request by hand if approved."
     facts: dict[str, Any] = {"order_id": case.order_id}

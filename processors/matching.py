@@ -38,6 +38,9 @@ class MatchResult:
     order_id: str | None
     candidates: tuple[str, ...]  # order_ids considered plausible (for ambiguous), sorted
     reason: str  # internal, human-readable
+    unfound_number: str = ""
+    """The order number the ticket named when no order has it and the customer's identity matched instead
+    (as given, printable and bounded); the reply says so. Empty otherwise."""
 
 
 def _norm_id(value: str | None) -> str:
@@ -71,8 +74,8 @@ def _belongs(order: OrderSummary, customer_id: str, email: str) -> bool:
     )
 
 
-def _matched(order_id: str, reason: str) -> MatchResult:
-    return MatchResult("matched", order_id, (order_id,), reason)
+def _matched(order_id: str, reason: str, unfound_number: str = "") -> MatchResult:
+    return MatchResult("matched", order_id, (order_id,), reason, unfound_number)
 
 
 def _none(reason: str) -> MatchResult:
@@ -94,7 +97,8 @@ def match_ticket(
 
     1. A known order number wins, unless the ticket names a customer (id or e-mail) and neither matches
        that order's customer: then ``"none"`` ("does not belong to this customer").
-    2. An unknown number with no identity is ``"none"``; with an identity, fall through to 3.
+    2. An unknown number with no identity is ``"none"``; with an identity, fall through to 3 (a mistyped
+       number from a known customer; the match carries ``unfound_number`` so the reply names both).
     3. Identity: the customer's non-cancelled orders placed within ``lookback_days`` before ``now`` (and
        not more than a day after it). Plausible = the delivered ones if the customer says
        ``not_received`` (else the open ones), otherwise the open ones (else all). One → ``"matched"``,
@@ -106,6 +110,7 @@ def match_ticket(
     has_identity = cid != "" or email != ""
 
     prefix = ""
+    unfound = ""
     if number:
         shown = _shown(number)
         if by_number is not None:
@@ -117,6 +122,7 @@ def match_ticket(
         if not has_identity:
             return _none(f"order number {shown} not found")
         prefix = f"order number {shown} not found; "
+        unfound = shown
 
     if not has_identity:
         return _none("no customer identity on the ticket")
@@ -142,10 +148,11 @@ def match_ticket(
         plausible, kind = (open_ids, "open recent") if open_ids else (sorted(recent), "recent")
 
     if len(plausible) == 1:
-        return _matched(plausible[0], f"{prefix}the only {kind} order for this customer")
+        return _matched(plausible[0], f"{prefix}the only {kind} order for this customer", unfound)
     return MatchResult(
         "ambiguous",
         None,
         tuple(plausible),
         f"{prefix}{len(plausible)} {kind} orders are plausible; ask the customer for the order number",
+        unfound,
     )

@@ -18,7 +18,7 @@ import re
 import traceback
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 
@@ -433,20 +433,34 @@ class Pipeline:
             st.by_customer.setdefault(ref, set()).add(ctx.order_id)
 
     def _case(
-        self, key: str, order_id: str | None, at: datetime, *, reopen: bool, by_contact: bool = False
+        self,
+        key: str,
+        order_id: str | None,
+        at: datetime,
+        *,
+        reopen: bool,
+        by_contact: bool = False,
+        ticket_id: str | None = None,
     ) -> CaseState:
         """The case of ``key``, opened if there is none; a closed case is followed by case ``n+1`` when
-        ``reopen``, except that a customer contact (``by_contact``; not one saying the order arrived) after our
-        delivered confirmation reopens that same case: the confirmation said "reply ... and we will reopen
-        your case", so the reply is a further contact on it (a second one routes to repeated_contact, a
-        not-received claim to delivered_not_received)."""
+        ``reopen``, except that a customer's reply (``by_contact``: not one saying the order arrived) on the
+        ticket our delivered confirmation went to reopens that same case: the confirmation said "reply to this
+        message and we will reopen your case", so the reply is a further contact on it (a second one routes to
+        repeated_contact, a not-received claim to delivered_not_received). A new ticket after that
+        confirmation is a new contact on case ``n+1``: repeated contact counts contacts before resolution."""
         st = self.state
         case = st.cases.get(key)
         if case is None:
             case = st.cases[key] = CaseState(
                 wismo_case_id=case_id_for(order_id or key, 1), order_id=order_id, opened_at=at
             )
-        elif not case.is_open and reopen and by_contact and case.last_status_sent == "delivered":
+        elif (
+            not case.is_open
+            and reopen
+            and by_contact
+            and case.last_status_sent == "delivered"
+            and case.open_ticket_id in (None, ticket_id)
+        ):
             case.status = "open"
             case.closed_at = None
         elif not case.is_open and reopen:
@@ -487,7 +501,14 @@ class Pipeline:
             )
         )
         by_contact = contact is not None and not contact.acknowledges_receipt
-        case = self._case(key, order_id, event.occurred_at, reopen=reopen, by_contact=by_contact)
+        case = self._case(
+            key,
+            order_id,
+            event.occurred_at,
+            reopen=reopen,
+            by_contact=by_contact,
+            ticket_id=contact.ticket_id if contact is not None else None,
+        )
         if contact is not None:
             record_contact(case, ctx, contact, event.occurred_at)
             self.stats.contacts[(contact.channel, "repeat" if len(case.contacts) > 1 else "first")] += 1
@@ -606,6 +627,8 @@ class Pipeline:
         order_id = event.order_id or st.by_ticket.get(p.ticket_id)
         if order_id is None:
             match = self._match(event)
+            if match.unfound_number:
+                contact = replace(contact, unfound_number=match.unfound_number)
             if match.outcome == "matched" and match.order_id is not None:
                 order_id = match.order_id
             else:

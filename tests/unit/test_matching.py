@@ -117,9 +117,21 @@ def test_unknown_number_without_identity() -> None:
 
 
 def test_unknown_number_with_identity_falls_through() -> None:
-    result = match(order_number="9999", customer_id="C1", customer_orders=[order("O1")])
+    result = match(order_number="#9999", customer_id="C1", customer_orders=[order("O1")])
     assert (result.outcome, result.order_id) == ("matched", "O1")
     assert "9999 not found" in result.reason
+    assert result.unfound_number == "9999"  # the reply says the number given was not found
+
+
+def test_unknown_number_with_several_open_orders_is_ambiguous_and_remembers_it() -> None:
+    result = match(order_number="9999", customer_id="C1", customer_orders=[order("O1"), order("O2")])
+    assert (result.outcome, result.unfound_number) == ("ambiguous", "9999")
+
+
+def test_found_number_or_no_number_leaves_unfound_empty() -> None:
+    found = match(order_number="1045", customer_id="C1", by_number=order("O1045"))
+    by_identity = match(customer_id="C1", customer_orders=[order("O1")])
+    assert found.unfound_number == by_identity.unfound_number == ""
 
 
 def test_unprintable_or_huge_number_is_sanitised_in_reason() -> None:
