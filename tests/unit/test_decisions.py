@@ -287,6 +287,16 @@ def test_ambiguous_customer_is_asked_for_order_number():
     assert r.caused_by(t["event_id"], "wismo.escalations") == []
 
 
+def test_unknown_order_number_with_several_open_orders_says_so_and_asks():
+    cust = {"id": "c9", "email": "bo@example.com", "name": "Bo Diaz"}
+    t = ticket(None, h=5, customer={"email": "bo@example.com"}, order_number="1009")
+    r = run(placed("A1", customer=cust), placed("A2", customer=cust), t)
+    [reply] = r.caused_by(t["event_id"], "wismo.replies")
+    assert "I could not find an order numbered #1009." in reply["text"]
+    assert "Could you reply with the order number" in reply["text"]
+    assert r.decision(t["event_id"])["condition_type"] == "missing_order_data"
+
+
 def test_single_open_order_is_matched_by_email():
     cust = {"id": "c9", "email": "bo@example.com", "name": "Bo Diaz"}
     t = ticket(None, h=5, customer={"email": "BO@example.com "})
