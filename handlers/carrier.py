@@ -53,7 +53,8 @@ def label_no_pickup(inp: HandlerInput) -> Assessment:
             s = ctx.shipments[sid]
             assert s.label_at is not None
             sentences.append(
-                f"A shipping label for {labels[sid]} was created on {customer_date(s.label_at, tz)}, but "
+                f"A shipping label for {labels[sid]}{tracking_text(s)} was created on "
+                f"{customer_date(s.label_at, tz)}, but "
                 f"{carrier_name(s)} has not scanned the parcel yet, so it is not in the carrier's hands."
             )
             internal.append(

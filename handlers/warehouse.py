@@ -9,11 +9,30 @@ from __future__ import annotations
 
 from wismo.handlers.base import Assessment, HandlerInput, lazy_texts
 from wismo.handlers.common import due_in, finish, options
+from wismo.handlers.order_map import units_label
 from wismo.handlers.phrasing import order_ref, sentence_case
 
+from wismo.context import OrderContext
 from wismo.timefmt import customer_date
 
 HANDLER = "warehouse_investigation"
+
+
+MAX_ITEMS_NAMED = 3
+"""A late order names at most this many of its waiting items ("and 2 more items" after them)."""
+
+
+def _waiting_items(ctx: OrderContext) -> str:
+    """`` (Trail Runner GTX, Wool Socks (x2))``: the items that have not left, so the customer knows what is
+    late; empty when none is known."""
+    ordered = ctx.ordered_units()
+    names = [units_label(ctx, sku, qty, ordered.get(sku, qty)) for sku, qty in ctx.unshipped_units().items()]
+    if not names:
+        return ""
+    shown = names[:MAX_ITEMS_NAMED]
+    more = len(names) - len(shown)
+    tail = f" and {more} more item{'s' if more > 1 else ''}" if more else ""
+    return f" ({', '.join(shown)}{tail})"
 
 
 def warehouse_pick_delay(inp: HandlerInput) -> Assessment:
@@ -30,7 +49,7 @@ def warehouse_pick_delay(inp: HandlerInput) -> Assessment:
 
     def texts() -> tuple[str, str]:
         deadline = ctx.fulfilment_deadline(inp.policy.thresholds.fulfilment_sla_hours)
-        parts = [f"{sentence_case(order_ref(ctx))} has not left our fulfilment centre yet."]
+        parts = [f"{sentence_case(order_ref(ctx))}{_waiting_items(ctx)} has not left our fulfilment centre yet."]
         if ctx.ship_by is not None and inp.now >= ctx.ship_by:
             parts.append(f"It was due to ship by {customer_date(ctx.ship_by, tz)}, and I am sorry it is running late.")
         else:

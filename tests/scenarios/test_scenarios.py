@@ -162,9 +162,16 @@ def load_expect(path: Path) -> dict[str, Any]:
 
 def scenario_policy(expect: dict[str, Any]) -> Policy:
     """Default policy + the scenario's overrides; ``mode`` live/testing overrides every channel and
-    condition (like ``--mode``); ``mode: policy`` keeps the policy's own modes (e.g. the kill switch)."""
-    policy = policy_from_mapping(deep_merge(default_policy_dict(), expect.get("policy") or {}))
+    condition (like ``--mode``), except that when the scenario's policy sets per-channel or per-condition
+    modes, ``mode`` is only the default they override; ``mode: policy`` keeps the policy's own modes (e.g.
+    the kill switch)."""
+    overrides = expect.get("policy") or {}
     mode = expect.get("mode", "policy")
+    own_modes = overrides.get("modes") or {}
+    if mode in ("live", "testing") and (own_modes.get("channels") or own_modes.get("conditions")):
+        overrides = deep_merge(overrides, {"modes": {"default": mode}})
+        mode = "policy"
+    policy = policy_from_mapping(deep_merge(default_policy_dict(), overrides))
     if mode in ("live", "testing"):
         return policy.with_mode_override(mode)
     assert mode == "policy", f"mode must be live, testing or policy, got {mode!r}"
@@ -446,7 +453,8 @@ def test_scenario(path: Path) -> None:
     steps = expect.get("expect") or []
     no_decision = {s["caused_by"] for s in steps if s.get("no_decision")}
     check_evaluations(path, out, pipeline, no_decision)
-    if expect.get("mode") == "testing" or policy.modes.kill_switch:
+    uniform = not policy.modes.channels and not policy.modes.conditions
+    if (expect.get("mode") == "testing" and uniform) or policy.modes.kill_switch:
         assert not out[REPLIES], "testing mode and the kill switch never write to wismo.replies"
 
     for step in steps:
