@@ -297,6 +297,18 @@ def test_unknown_order_number_with_several_open_orders_says_so_and_asks():
     assert r.decision(t["event_id"])["condition_type"] == "missing_order_data"
 
 
+def test_late_order_reply_names_three_waiting_items_then_counts_the_rest():
+    items = [
+        {"sku": f"SKU-{i}", "title": title, "qty": qty, "unit_price": 10}
+        for i, (title, qty) in enumerate([("Blue Mug", 2), ("Tea Towel", 1), ("Kettle", 1), ("Spoon", 1), ("Tray", 1)])
+    ]
+    t = ticket(h=60)
+    r = run(placed(items=items), t)  # no fulfilment 60 h after the order: past the 48 h fulfilment SLA
+    assert r.decision(t["event_id"])["condition_type"] == "warehouse_pick_delay"
+    [reply] = r.caused_by(t["event_id"], "wismo.replies")
+    assert "Order #1 (Blue Mug (x2), Tea Towel, Kettle and 2 more items) has not left" in reply["text"]
+
+
 def test_single_open_order_is_matched_by_email():
     cust = {"id": "c9", "email": "bo@example.com", "name": "Bo Diaz"}
     t = ticket(None, h=5, customer={"email": "BO@example.com "})
