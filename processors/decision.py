@@ -7,10 +7,13 @@ every id derives from the causing event id and the case id, so a replay yields i
 Order of gates for a customer-visible message (first that applies wins):
   1. manual takeover by a reviewer            -> internal note with the draft, ``suppressed=manual_takeover``
   2. a teammate's public update is newer than  -> internal note with the draft, ``suppressed=human_update_newer``
-     our last message (within ``human_handoff_hours``): a proactive update always; a reply only when the
-     teammate answered an earlier contact of this case (they hold the conversation). A customer who writes
-     after a teammate's unprompted heads-up is answered: that update is older than the question and did not
-     answer it (SPEC §6 "a newer public update by a human teammate suppresses the automated reply").
+     our last message (within ``human_handoff_hours``): a proactive update when the teammate's update is
+     also newer than the order's last backend change (a tick, a follow-up or a threshold crossed since: the
+     teammate already spoke about this state); a reply only when the teammate answered an earlier contact of
+     this case (they hold the conversation). A backend change after the teammate's update (delivered, a
+     failed attempt, a slip) is news their update could not have told, so it goes out; a customer who
+     writes after a teammate's unprompted heads-up is answered: that update is older than the question and
+     did not answer it (SPEC §6 "a newer public update by a human teammate suppresses the automated reply").
   3. proactive and within 12 h of the last     -> nothing now, ``suppressed=throttled``; sent with the next
      proactive update, change not material        evaluation after the window opens, if still a change
   4. low confidence                            -> internal note + escalation ``low_confidence``
@@ -165,7 +168,11 @@ def _withheld(
         human is not None
         and (case.last_customer_update_at is None or human > case.last_customer_update_at)
         and now - human <= timedelta(hours=t.human_handoff_hours)
-        and (kind != "reply" or any(c.at < human for c in case.contacts))
+        and (
+            any(c.at < human for c in case.contacts)
+            if kind == "reply"
+            else ctx is None or ctx.last_backend_change_at is None or ctx.last_backend_change_at <= human
+        )
     ):
         return "human_update_newer"
     if (

@@ -37,6 +37,8 @@ SCENARIOS = sorted((Path(__file__).resolve().parents[2] / "scenarios").glob("*.n
 PARTITION_CLOCK = {
     "rts_customer_requests_are_drafted_when_asked": "B8841's checkpoints fall due only because B8842's later "
     "events move the file's single clock past them; the worker's clock is per partition (README: Follow-ups)",
+    "replies_warehouse_delay_names_the_waiting_items": "O-1042's checkpoint falls due only because O-1043's "
+    "later ticket moves the file's single clock past it",
 }
 """Scenarios whose follow-ups fire in a file replay only because another order's events move time: the worker
 must match every other record; the ``followup:`` ones are left out of the comparison."""

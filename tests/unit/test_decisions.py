@@ -111,15 +111,27 @@ def test_teammate_public_update_suppresses_automated_reply():
 
 def test_customer_writing_after_a_teammates_unprompted_heads_up_is_answered():
     # The teammate wrote first (no contact of the customer's to answer); the customer's question is newer than
-    # that update, so it is answered. A later proactive update is still the teammate's to send.
+    # that update, so it is answered.
     agent = ticket(h=11, author="agent", text="Quick heads-up: your parcel is with UPS.")
     t = ticket(h=12, text="Thanks! Which day will it arrive?")
     r = run(*IN_TRANSIT, agent, t)
     [reply] = r.caused_by(t["event_id"], "wismo.replies")
     assert reply["kind"] == "reply" and r.decision(t["event_id"])["suppressed"] is None
+
+
+def test_teammate_update_withholds_proactive_updates_about_the_state_it_spoke_of_not_later_news():
+    agent = ticket(h=11, author="agent", text="Quick heads-up: your parcel is with UPS.")
     failed = scan(h=13, status="delivery_failed", detail="access_issue")
-    r = run(*IN_TRANSIT, agent, failed)
-    assert r.decision(failed["event_id"])["suppressed"] == "human_update_newer"
+    r = run(*IN_TRANSIT, agent, failed)  # a failed attempt after the heads-up: news the teammate could not tell
+    assert r.decision(failed["event_id"])["suppressed"] is None
+    assert [u["kind"] for u in r.caused_by(failed["event_id"], "wismo.replies")] == ["proactive_update"]
+
+    label_only = [placed(), fulfillment(), label(h=3)]
+    agent = ticket(h=10, author="agent", text="Your label is printed; UPS collects it today.")
+    late = tick("A1", h=28)  # 25 h after the label, no scan, and no backend change since the teammate spoke
+    r = run(*label_only, agent, late)
+    assert r.decision(late["event_id"])["suppressed"] == "human_update_newer"
+    assert r.caused_by(late["event_id"], "wismo.replies") == []
 
 
 def test_proactive_updates_throttled_to_one_per_12h_unless_material():
