@@ -23,16 +23,18 @@ MAX_ITEMS_NAMED = 3
 
 
 def _waiting_items(ctx: OrderContext) -> str:
-    """`` (Trail Runner GTX, Wool Socks (x2))``: the items that have not left, so the customer knows what is
-    late; empty when none is known."""
+    """``, with Trail Runner GTX and Wool Socks (x2),``: the items that have not left, so the customer knows
+    what is late; empty when none is known."""
     ordered = ctx.ordered_units()
     names = [units_label(ctx, sku, qty, ordered.get(sku, qty)) for sku, qty in ctx.unshipped_units().items()]
     if not names:
         return ""
     shown = names[:MAX_ITEMS_NAMED]
     more = len(names) - len(shown)
-    tail = f" and {more} more item{'s' if more > 1 else ''}" if more else ""
-    return f" ({', '.join(shown)}{tail})"
+    if more:
+        shown.append(f"{more} more item{'s' if more > 1 else ''}")
+    listed = shown[0] if len(shown) == 1 else f"{', '.join(shown[:-1])} and {shown[-1]}"
+    return f", with {listed},"
 
 
 def warehouse_pick_delay(inp: HandlerInput) -> Assessment:

@@ -7,6 +7,9 @@ already known; ...). It triggers nothing new. The same carrier status well after
 scan, not a duplicate: a second delivery attempt, or proof the carrier still has the parcel (the
 no-movement clock). ``delivered`` and ``return_to_sender`` happen once per shipment: a repeat of the latest
 one is a re-send whenever it comes.
+
+A late arrival that is not a repeat (an older supplier ETA, a hold placed before a release already seen) is
+not dropped here: the fold leaves it out (``superseded``) and the evaluation records that it came.
 """
 
 from __future__ import annotations
@@ -70,10 +73,15 @@ def already_applied(event: Event, ctx: OrderContext | None, t: Thresholds) -> st
         return "order already placed" if ctx.known else None
     if isinstance(event, HoldPlaced):
         ht = event.payload.hold_type
-        return f"hold {ht} already active" if ht in ctx.holds else None
+        placed = ctx.holds.get(ht)
+        # A later placement of an active hold is kept (its time), so a release older than it stays superseded.
+        return f"hold {ht} already active" if placed is not None and placed >= event.occurred_at else None
     if isinstance(event, HoldReleased):
         ht = event.payload.hold_type
-        return None if ht in ctx.holds else f"no active {ht} hold to release"
+        released = ctx.hold_released_at.get(ht)
+        if ht not in ctx.holds and released is not None and released >= event.occurred_at:
+            return f"hold {ht} already released"
+        return None  # a release before its placement arrived is remembered (the late placement is then over)
     if isinstance(event, OrderCancelled):
         return "order already cancelled" if ctx.cancelled else None
     if isinstance(event, FulfillmentCreated):

@@ -56,6 +56,9 @@ SIG_ETA_SLIPPED = "supplier_eta_slipped"
 SIG_ETA_KNOWN = "supplier_eta_known"
 SIG_HOLD_PLACED = "hold_placed"
 SIG_HOLD_RELEASED = "hold_released"
+SIG_SUPERSEDED = "superseded"
+"""A late event (older than the fact the order already holds: a supplier ETA, a hold placement before its
+release, a release before a newer placement) changed nothing; the evaluation still records that it came."""
 SIG_CANCELLED = "cancelled"
 SIG_SHIPPED = "first_physical_scan"
 
@@ -104,11 +107,26 @@ def fold_event(event: Event, ctx: OrderContext, thresholds: Thresholds, tz: str 
         ctx.placed_at = at
         ctx.ship_by = p.ship_by
     elif isinstance(event, HoldPlaced):
-        ctx.holds[event.payload.hold_type] = at
-        signals.add(SIG_HOLD_PLACED)
+        ht = event.payload.hold_type
+        released = ctx.hold_released_at.get(ht)
+        if released is not None and released >= at:
+            signals.add(SIG_SUPERSEDED)  # released before this placement arrived: over already
+        elif ht in ctx.holds:
+            ctx.holds[ht] = max(ctx.holds[ht], at)  # placed again while active: a release must be newer than this
+        else:
+            ctx.holds[ht] = at
+            signals.add(SIG_HOLD_PLACED)
     elif isinstance(event, HoldReleased):
-        ctx.holds.pop(event.payload.hold_type, None)
-        signals.add(SIG_HOLD_RELEASED)
+        ht = event.payload.hold_type
+        prev = ctx.hold_released_at.get(ht)
+        if prev is None or at > prev:
+            ctx.hold_released_at[ht] = at
+        placed = ctx.holds.get(ht)
+        if placed is not None and placed <= at:
+            del ctx.holds[ht]
+            signals.add(SIG_HOLD_RELEASED)
+        elif placed is not None:
+            signals.add(SIG_SUPERSEDED)  # an older release arriving after a newer placement
     elif isinstance(event, OrderCancelled):
         ctx.cancelled_at = at
         ctx.cancel_reason = event.payload.reason
@@ -203,6 +221,9 @@ def _fold_tracking(event: TrackingUpdated, ctx: OrderContext, t: Thresholds, sig
 def _fold_eta(event: SupplierEtaChanged, ctx: OrderContext, t: Thresholds, signals: set[str]) -> None:
     p = event.payload
     prev = ctx.supplier_etas.get(p.sku)
+    if prev is not None and event.occurred_at < prev.changed_at:
+        signals.add(SIG_SUPERSEDED)  # an older ETA arriving after a newer one
+        return
     # An allocation failure for the SKU stays: SPEC §3 puts allocation_conflict (row 10) before
     # supplier_backorder (row 11), first match wins, until a fulfilment allocates the units (routing).
     if prev is None:

@@ -349,9 +349,9 @@ _OV = b"O" + bytes([FORMAT_VERSION])
         (_OV + b"\xff\xfe", "not valid JSON"),
         (b'{"order_id": "A1"}', "not wismo order context state"),
         (b"\x80\x04\x95\x00\x00", "not wismo order context state"),  # a pickle is never loaded
-        (_OV + b'{"order_id": "A1"}', "expected OrderContext as a list of 22 fields, got dict"),
-        (_OV + b"[]", "expected OrderContext as a list of 22 fields, got 0"),
-        (_OV + b"null", "expected OrderContext as a list of 22 fields, got NoneType"),
+        (_OV + b'{"order_id": "A1"}', "expected OrderContext as a list of 23 fields, got dict"),
+        (_OV + b"[]", "expected OrderContext as a list of 23 fields, got 0"),
+        (_OV + b"null", "expected OrderContext as a list of 23 fields, got NoneType"),
     ],
 )
 def test_garbage_is_refused_with_a_reason(data: bytes, message: str) -> None:
@@ -492,3 +492,15 @@ def test_a_format_2_case_is_read_after_the_upgrade() -> None:
     assert back == case and back.last_withheld is None
     with pytest.raises(StateDecodeError, match="format version 1"):
         decode_case(b"C\x01" + orjson.dumps(fields3[:-1]))
+
+
+@pytest.mark.parametrize("version", [2, 3])
+def test_a_format_2_or_3_order_context_is_read_after_the_upgrade(version: int) -> None:
+    # Format 4 added OrderContext.hold_released_at (the last field); older state stays readable, with no release.
+    ctx = OrderContext(order_id="A1", known=True, order_number="1001")
+    ctx.holds["fraud_review"] = datetime(2026, 11, 2, tzinfo=UTC)
+    fields4 = orjson.loads(encode_context(ctx)[2:])
+    back = decode_context(b"O" + bytes((version,)) + orjson.dumps(fields4[:-1]))
+    assert back == ctx and back.hold_released_at == {}
+    case = CaseState(wismo_case_id="WC-A1-1", order_id="A1", opened_at=datetime(2026, 11, 2, tzinfo=UTC))
+    assert decode_case(b"C\x03" + encode_case(case)[2:]) == case

@@ -120,6 +120,9 @@ class OrderContext:
     last_backend_change_at: datetime | None = None
     last_event_at: datetime | None = None
     sources_seen: list[str] = field(default_factory=list)
+    hold_released_at: dict[str, datetime] = field(default_factory=dict)
+    """hold_type -> the latest release seen, so a placement that arrives after its own release (OMS webhooks
+    are not ordered) is known to be over: event time decides, not arrival order."""
 
     @property
     def cancelled(self) -> bool:

@@ -42,7 +42,7 @@ from wismo.policy import Policy
 from wismo.processors.contacts import record_contact, record_human_update
 from wismo.processors.decision import Evaluation, apply_review, evaluate, refuse_review
 from wismo.processors.dedupe import already_applied
-from wismo.processors.fold import BACKEND_SOURCES, fold_event
+from wismo.processors.fold import BACKEND_SOURCES, SIG_SUPERSEDED, fold_event
 from wismo.processors.intake import dead_letter, parse_line
 from wismo.processors.intents import (
     acknowledges_receipt,
@@ -382,7 +382,10 @@ class Pipeline:
         if event.type == "order.placed":
             self._index_order(ctx)
         return self._evaluate(
-            order_id, event, signals=frozenset(signals), backend_changed=event.source in BACKEND_SOURCES
+            order_id,
+            event,
+            signals=frozenset(signals),
+            backend_changed=event.source in BACKEND_SOURCES and SIG_SUPERSEDED not in signals,
         )
 
     def _follow_up_tick(self, tick: ClockTick) -> list[Output]:

@@ -24,7 +24,8 @@ Decoders build the slotted dataclasses without calling ``__init__`` (keyword cal
 slot stores); every slot is set. Import fails if a state dataclass gains, loses or reorders a field, or
 gets a ``__post_init__``, until this module is updated: a new field is never silently dropped. Any layout
 change must bump :data:`FORMAT_VERSION`: data of another version is refused, never guessed at, except the
-previous version, which ``_UPGRADES`` converts explicitly (format 2 -> 3: cases gained ``last_withheld``).
+previous versions ``_UPGRADES`` converts explicitly (format 2 -> 3: cases gained ``last_withheld``; 3 -> 4:
+order contexts gained ``hold_released_at``).
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ __all__ = [
     "encode_context",
 ]
 
-FORMAT_VERSION: Final = 3
+FORMAT_VERSION: Final = 4
 """Layout version, the second header byte of every encoded value (1..255)."""
 
 _KIND_CONTEXT: Final = ord("O")
@@ -598,6 +599,7 @@ def _e_context(x: OrderContext) -> list[object]:
         _enc_odt(x.last_backend_change_at),
         _enc_odt(x.last_event_at),
         x.sources_seen,
+        {k: _enc_dt(v) for k, v in x.hold_released_at.items()},
     ]
 
 
@@ -628,6 +630,7 @@ def _d_context(a: Any) -> OrderContext:
             last_backend_change_at,
             last_event_at,
             sources_seen,
+            hold_released_at,
         ) = a
         if (
             type(order_id) is not str
@@ -643,6 +646,7 @@ def _d_context(a: Any) -> OrderContext:
             or type(shipments) is not dict
             or type(supplier_etas) is not dict
             or type(inventory_issues) is not dict
+            or type(hold_released_at) is not dict
         ):
             raise TypeError
         o = _new(OrderContext)
@@ -668,6 +672,7 @@ def _d_context(a: Any) -> OrderContext:
         o.last_backend_change_at = _odt(last_backend_change_at)
         o.last_event_at = _odt(last_event_at)
         o.sources_seen = _strs(sources_seen)
+        o.hold_released_at = {k: _dt(v) for k, v in hold_released_at.items()}
         return o
     except Exception as exc:
         raise _explain("OrderContext", _CONTEXT, a, exc) from None
@@ -696,6 +701,7 @@ _CONTEXT: Layout = (
     ("last_backend_change_at", _odt),
     ("last_event_at", _odt),
     ("sources_seen", _strs),
+    ("hold_released_at", _dict_of(_dt)),
 )
 
 
@@ -1126,9 +1132,16 @@ def _case_from_v2(a: Any) -> Any:
     return [*a, None] if type(a) is list else a
 
 
+def _context_from_v3(a: Any) -> Any:
+    """Format 2 and 3 order contexts lack ``hold_released_at`` (the last field): no release was remembered."""
+    return [*a, {}] if type(a) is list else a
+
+
 _UPGRADES: Final[Mapping[tuple[int, int], Callable[[Any], Any]]] = {
-    (_KIND_CONTEXT, 2): lambda a: a,  # the order context layout is unchanged since format 2
+    (_KIND_CONTEXT, 2): _context_from_v3,  # the order context layout did not change from format 2 to 3
     (_KIND_CASE, 2): _case_from_v2,
+    (_KIND_CONTEXT, 3): _context_from_v3,
+    (_KIND_CASE, 3): lambda a: a,  # the case layout is unchanged since format 3
 }
 """(kind, older format version) -> how its decoded JSON becomes this version's layout, so state written by
 the previous release is read after an upgrade (and rewritten in this format on the next write)."""

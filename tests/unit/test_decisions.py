@@ -318,7 +318,7 @@ def test_late_order_reply_names_three_waiting_items_then_counts_the_rest():
     r = run(placed(items=items), t)  # no fulfilment 60 h after the order: past the 48 h fulfilment SLA
     assert r.decision(t["event_id"])["condition_type"] == "warehouse_pick_delay"
     [reply] = r.caused_by(t["event_id"], "wismo.replies")
-    assert "Order #1 (Blue Mug (x2), Tea Towel, Kettle and 2 more items) has not left" in reply["text"]
+    assert "Order #1, with Blue Mug (x2), Tea Towel, Kettle and 2 more items, has not left" in reply["text"]
 
 
 def test_single_open_order_is_matched_by_email():
@@ -470,3 +470,36 @@ def test_second_contact_on_a_held_order_keeps_the_hold_and_escalates_as_repeated
     assert set(d["escalation_reasons"]) == {"restricted_hold", "repeated_contact"}
     [esc] = r.caused_by(second["event_id"], "wismo.escalations")
     assert esc["priority"] == "high" and "repeated_contact" in esc["escalation_reasons"]
+
+
+# --- late arrivals: event time decides, not arrival order --------------------------------------------------
+
+
+def test_a_hold_placement_arriving_after_its_release_leaves_the_order_unheld():
+    release = hold(h=6, released=True)
+    late_placement = hold(h=1)
+    t = ticket(h=8)
+    r = run(placed(), release, late_placement, t)
+    d = r.decision(late_placement["event_id"])
+    assert d["condition_type"] == "processing_within_sla" and "superseded" in d["inputs"]["signals"]
+    assert r.caused_by(late_placement["event_id"], "wismo.escalations") == []
+    assert r.decision(t["event_id"])["condition_type"] == "processing_within_sla"
+
+
+def test_an_older_release_arriving_after_a_newer_placement_keeps_the_hold():
+    first_placement, second_placement = hold(h=1), hold(h=5)
+    release_of_first = hold(h=3, released=True)
+    t = ticket(h=8)
+    r = run(placed(), first_placement, second_placement, release_of_first, t)
+    assert r.decision(release_of_first["event_id"])["inputs"]["signals"] == ["superseded"]
+    assert r.decision(t["event_id"])["condition_type"] == "restricted_hold"
+
+
+def test_a_repeated_release_is_a_duplicate_and_a_later_placement_is_a_new_hold():
+    release = hold(h=3, released=True)
+    again = hold(h=3, released=True, event_id="release-again")
+    new_hold = hold(h=9)
+    t = ticket(h=10)
+    r = run(placed(), hold(h=1), release, again, new_hold, t)
+    assert r.caused_by("release-again") == []  # dropped before evaluation
+    assert r.decision(t["event_id"])["condition_type"] == "restricted_hold"
