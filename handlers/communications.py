@@ -62,6 +62,17 @@ def unfound_number_sentence(number: str, ctx: OrderContext | None) -> str:
     return f"I could not find {given}."
 
 
+def cancelled_in_transit_sentence(ctx: OrderContext, tz: str) -> str:
+    """A cancelled order whose parcel a carrier already has: said before its parcels' status, so the customer
+    never reads a tracking update as if the order were still going ahead. Promises nothing (no refund)."""
+    assert ctx.cancelled_at is not None
+    ref = f"order #{ctx.order_number}" if ctx.order_number else "your order"
+    return (
+        f"Our records show that {ref} was cancelled on {customer_date(ctx.cancelled_at, tz)}, but its package "
+        "was already with the carrier."
+    )
+
+
 def customer_text(
     ctx: OrderContext | None,
     a: Assessment,
@@ -83,6 +94,8 @@ def customer_text(
     so instead of promising another checkpoint. ``unfound_number``: the order number the customer gave, which
     no order has; the message says so first, and which order it answers about."""
     parts = [greeting(ctx)]
+    if ctx is not None and ctx.cancelled_at is not None and any(sh.physically_scanned for sh in ctx.shipments.values()):
+        parts.append(cancelled_in_transit_sentence(ctx, tz))
     if unfound_number:
         parts.append(unfound_number_sentence(unfound_number, ctx))
     if unchanged:

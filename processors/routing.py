@@ -7,8 +7,11 @@ never the wall clock) and the policy thresholds. Decisions taken where the spec 
   one whose detail is ``lost`` or ``damaged`` routes to ``no_tracking_movement`` (row 7): it needs the
   same carrier investigation and replacement/refund review.
 * "Not shipped" means no shipment has a physical carrier scan; a printed label is not shipping.
-* A cancelled order that never shipped has no fulfilment SLA left to miss, so it routes to
-  ``processing_within_sla`` (row 13) and the standard status handler answers with the cancellation.
+* A cancelled order that never shipped has no fulfilment SLA left to miss, and its printed label is not
+  awaited by anyone (row 8 does not apply), so it routes to ``processing_within_sla`` (row 13) and the
+  standard status handler answers with the cancellation. A cancelled order a carrier already has routes by
+  its parcels as any other (a failed attempt, a return, a stall still matter); every customer text says
+  first that the order was cancelled (:mod:`wismo.handlers.communications`).
 * An allocation failure for a SKU is resolved once that SKU is in a fulfilment, or superseded by a
   later supplier ETA for it (then it is a backorder).
 * ``underlying`` is the condition the order would have without the case-level rows (restricted hold,
@@ -121,7 +124,8 @@ def route_order(ctx: OrderContext, now: datetime, t: Thresholds) -> Route:
     scanned_ships: list[Shipment] = []
     if ships:
         no_move = hours(t.no_movement_hours)
-        first_scan = hours(t.first_scan_hours)
+        # A cancelled order's unscanned label is not awaited: nothing should be collected (row 8 is skipped).
+        first_scan = hours(t.first_scan_hours) if not ctx.cancelled else None
         max_attempts = t.max_delivery_attempts
         for s in ships:
             scanned = s.first_physical_scan_at is not None
@@ -141,7 +145,7 @@ def route_order(ctx: OrderContext, now: datetime, t: Thresholds) -> Route:
                     s.last_physical_scan_at is not None and now - s.last_physical_scan_at >= no_move
                 ):
                     stalled.append(sid)
-            elif s.label_at is not None and now - s.label_at >= first_scan:
+            elif s.label_at is not None and first_scan is not None and now - s.label_at >= first_scan:
                 no_pickup.append(sid)
         if rts:
             return Route(
