@@ -9,7 +9,7 @@ never raise for a context the fold can produce.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Literal, NamedTuple
 
@@ -125,6 +125,13 @@ class Assessment:
                 escalation_reasons=self.escalation_reasons,
             )
         return self._result
+
+    def recommend(self, action: RecommendedAction) -> None:
+        """Change the recommended action after the handler (the decision stage hands the case to a person);
+        :attr:`result` follows, so every record of the evaluation says the same."""
+        self.recommended_action = action
+        if self._result is not None:
+            self._result = replace(self._result, recommended_action=action)
 
     def facts(self) -> GuardrailFacts:
         return self.facts_factory()

@@ -244,6 +244,8 @@ def evaluate(ev: Evaluation) -> DecisionRecord:
 
     if ev.backend_changed:
         case.checkpoints_without_change = 0
+    if case.checkpoints_without_change >= t.stale_checkpoints_before_escalation:
+        _hand_over(a)  # checkpoints went out with no backend change until the case was escalated
     if ctx is not None:
         case.shipment_ids = sorted(ctx.shipments)
         case.last_backend_status_seen = _backend_status(ctx)
@@ -298,6 +300,7 @@ def evaluate(ev: Evaluation) -> DecisionRecord:
         stale = checkpoint_due and case.checkpoints_without_change + 1 >= t.stale_checkpoints_before_escalation
         if stale:
             checkpoint = None
+            _hand_over(a)
         text = customer_text(
             ctx,
             a,
@@ -415,6 +418,13 @@ def evaluate(ev: Evaluation) -> DecisionRecord:
     )
     ev.outputs.append((TOPIC_DECISIONS, rec))
     return rec
+
+
+def _hand_over(a: Assessment) -> None:
+    """A case whose checkpoints stalled with no backend change is escalated to a person: its records
+    recommend ``escalate`` (a review the handler recommends stays as it is) until the backend moves."""
+    if a.recommended_action in ("answer", "monitor", "trace", "investigate"):
+        a.recommend("escalate")
 
 
 def _draft_types(case: CaseState, requests: list[ActionType], own: list[ActionType]) -> list[ActionType]:

@@ -173,6 +173,12 @@ def test_follow_up_due_sends_promised_checkpoint_then_escalates_when_stale():
     assert "asked a teammate" in ups[1]["text"] and "update you by" not in ups[1]["text"]
     [esc] = r.topic("wismo.escalations")
     assert "follow_up_stalled" in esc["escalation_reasons"] and esc["caused_by"] == ups[1]["caused_by"]
+    # From the hand-over on, the case is a person's: every record says escalate, until the backend moves.
+    assert r.decision(k1["event_id"])["recommended_action"] == ups[0]["recommended_action"] == "trace"
+    assert r.decision(k2["event_id"])["recommended_action"] == ups[1]["recommended_action"] == "escalate"
+    r = run(*evs, k1, k2, k3 := tick("A1", h=200), moved := scan(h=201, location="Reno"))
+    assert r.decision(k3["event_id"])["recommended_action"] == "escalate"
+    assert r.decision(moved["event_id"])["recommended_action"] == "monitor"
 
 
 def test_a_clock_tick_acts_on_a_threshold_crossed_before_it_under_its_own_id():
