@@ -11,7 +11,7 @@ itemised map and the guardrail checks it, SPEC §5). Texts are written only when
 from __future__ import annotations
 
 from wismo.handlers.base import Assessment, HandlerInput, lazy_texts
-from wismo.handlers.common import due_in, finish, hours_since, options
+from wismo.handlers.common import due_in, finish, hidden_terms, hours_since, options
 from wismo.handlers.order_map import split_order, with_map
 from wismo.handlers.phrasing import (
     DELIVERY_FAILURE_REASON,
@@ -35,7 +35,7 @@ def _customer_text(inp: HandlerInput, ctx: OrderContext, sentences: list[str], c
     """ "An update on <order>." + the shipment sentences + ``closing``; on a split order, then the order's
     itemised map (every shipment and every pending item)."""
     text = join_text([f"An update on {order_ref(ctx)}.", *sentences, closing])
-    return with_map(text, ctx, inp.now, inp.policy.communications.timezone, split=split)
+    return with_map(text, ctx, inp.now, inp.policy.communications.timezone, split=split, hidden=hidden_terms(inp))
 
 
 def label_no_pickup(inp: HandlerInput) -> Assessment:

@@ -169,3 +169,8 @@ def hours_since(inp: HandlerInput, when: datetime | None) -> float:
     if when is None:
         return 0.0
     return (inp.now - when) / timedelta(hours=1)
+
+
+def hidden_terms(inp: HandlerInput) -> tuple[str, ...]:
+    """The policy's restricted terms, which text built from data (carrier locations) leaves out."""
+    return tuple(inp.policy.communications.restricted_terms)

@@ -9,9 +9,9 @@ drafted for approval. Nothing is promised: the draft needs approval (writes are 
 from __future__ import annotations
 
 from wismo.handlers.base import Assessment, HandlerInput, lazy_texts
-from wismo.handlers.common import due_in, finish, is_high_value, options
+from wismo.handlers.common import due_in, finish, hidden_terms, is_high_value, options
 from wismo.handlers.order_map import with_contents
-from wismo.handlers.phrasing import carrier_subject, order_ref, shipment_labels
+from wismo.handlers.phrasing import carrier_subject, order_ref, shipment_labels, shown_place
 
 from wismo.timefmt import customer_date
 
@@ -33,7 +33,8 @@ def delivered_not_received(inp: HandlerInput) -> Assessment:
         for sid in sids:
             s = ctx.shipments[sid]
             when = customer_date(s.delivered_at, tz) if s.delivered_at else "recently"
-            where = f", with the delivery location noted as {s.delivered_location}" if s.delivered_location else ""
+            place = shown_place(s.delivered_location, hidden_terms(inp))
+            where = f", with the delivery location noted as {place}" if place else ""
             what = with_contents(ctx, s)
             package = f"{labels[sid]},{what}," if what else labels[sid]
             sentences.append(f"{carrier_subject(s)} recorded {package} as delivered on {when}{where}.")

@@ -778,6 +778,13 @@ def _terms_re(terms: tuple[str, ...]) -> re.Pattern[str] | None:
     return re.compile("[^a-z0-9](?:" + "|".join(parts) + r")(?![a-z0-9])")
 
 
+def names_policy_term(text: str, terms: tuple[str, ...]) -> bool:
+    """Whether the guardrail would read ``text`` as naming one of the policy's ``restricted_terms`` (folded,
+    case-insensitive, whole words): what text built from data (a carrier location) leaves out."""
+    rx = _terms_re(tuple(_normalise(t) for t in terms)) if terms else None
+    return rx is not None and rx.search(" " + _lower(_normalise(text))) is not None
+
+
 def _check_restricted(orig: str, low: str, words: set[bytes], facts: GuardrailFacts, out: list[str]) -> None:
     if (not _RESTRICTED_RUNS.isdisjoint(words) or "fraud" in low or "internal" in low or "blam" in low) and any(
         k in low for k in _RESTRICTED_GATE

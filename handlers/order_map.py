@@ -71,9 +71,9 @@ def with_contents(ctx: OrderContext, s: Shipment) -> str:
     return f" with {what}" if what else ""
 
 
-def _status(s: Shipment, now: datetime, tz: str) -> str:
+def _status(s: Shipment, now: datetime, tz: str, hidden: tuple[str, ...]) -> str:
     if s.physically_scanned:
-        return scan_status_sentence(s, tz) + "." + estimate_sentence(s, now, tz)
+        return scan_status_sentence(s, tz, hidden) + "." + estimate_sentence(s, now, tz)
     if s.label_at is not None:
         return (
             f"a shipping label was created on {customer_date(s.label_at, tz)}; it is waiting for the carrier "
@@ -96,16 +96,17 @@ def _pending_line(ctx: OrderContext, sku: str, label: str, tz: str) -> str:
     return f"- Not yet sent: {label}. It is still being prepared."
 
 
-def map_lines(ctx: OrderContext, now: datetime, tz: str) -> list[str]:
+def map_lines(ctx: OrderContext, now: datetime, tz: str, hidden: tuple[str, ...] = ()) -> list[str]:
     """One line per shipment (label, tracking, contents with quantities, status), then one per item with
-    units in no shipment."""
+    units in no shipment. ``hidden``: restricted terms left out of carrier locations."""
     ordered = ctx.ordered_units()
     labels = shipment_labels(ctx)
     lines = []
     for s in ordered_shipments(ctx):
         what = contents_text(ctx, s, ordered)
         with_what = f" with {what}" if what else ""
-        lines.append(f"- {sentence_case(labels[s.shipment_id])}{tracking_text(s)}{with_what}: {_status(s, now, tz)}")
+        status = _status(s, now, tz, hidden)
+        lines.append(f"- {sentence_case(labels[s.shipment_id])}{tracking_text(s)}{with_what}: {status}")
     unknown = unknown_contents_scanned(ctx)
     for sku, qty in unpacked_units(ctx).items():
         label = units_label(ctx, sku, qty, ordered[sku])
@@ -116,14 +117,14 @@ def map_lines(ctx: OrderContext, now: datetime, tz: str) -> list[str]:
     return lines
 
 
-def map_text(ctx: OrderContext, now: datetime, tz: str) -> str:
+def map_text(ctx: OrderContext, now: datetime, tz: str, hidden: tuple[str, ...] = ()) -> str:
     """The map under its heading, for a handler whose own text is about one part of a split order."""
-    return "\n".join(["Here is where each part of your order is:", *map_lines(ctx, now, tz)])
+    return "\n".join(["Here is where each part of your order is:", *map_lines(ctx, now, tz, hidden)])
 
 
-def with_map(text: str, ctx: OrderContext, now: datetime, tz: str, *, split: bool) -> str:
+def with_map(text: str, ctx: OrderContext, now: datetime, tz: str, *, split: bool, hidden: tuple[str, ...] = ()) -> str:
     """``text``, then on a split order (``split``) the map under its heading: every shipment and every pending
     item (SPEC §5)."""
     if not split:
         return text
-    return join_text([text, map_text(ctx, now, tz)], "\n\n")
+    return join_text([text, map_text(ctx, now, tz, hidden)], "\n\n")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
 
-from wismo.handlers.guardrails import GuardrailFacts, ShipmentFacts
+from wismo.handlers.guardrails import GuardrailFacts, ShipmentFacts, names_policy_term
 
 from wismo.context import OrderContext, Shipment
 from wismo.timefmt import customer_date, local_date
@@ -87,15 +87,27 @@ def tracking_text(s: Shipment) -> str:
     return text + ")"
 
 
-def scan_status_sentence(s: Shipment, tz: str) -> str:
-    """What the carrier last reported for a physically scanned shipment, with its date and source."""
+def shown_place(place: str | None, hidden: tuple[str, ...] = ()) -> str | None:
+    """A carrier location as customer text shows it: the comma-separated parts that name one of the
+    policy's restricted terms (a partner's facility) are left out; None when nothing is left."""
+    if not place or not hidden:
+        return place or None
+    kept = [part.strip() for part in place.split(",") if part.strip() and not names_policy_term(part, hidden)]
+    return ", ".join(kept) or None
+
+
+def scan_status_sentence(s: Shipment, tz: str, hidden: tuple[str, ...] = ()) -> str:
+    """What the carrier last reported for a physically scanned shipment, with its date and source.
+    ``hidden``: the policy's restricted terms, left out of the locations (:func:`shown_place`)."""
     carrier = carrier_name(s)
     when = customer_date(s.status_at, tz) if s.status_at else None
-    loc = f" in {s.scans[-1].location}" if s.scans and s.scans[-1].location and s.status != "delivered" else ""
+    place = shown_place(s.scans[-1].location, hidden) if s.scans and s.status != "delivered" else None
+    loc = f" in {place}" if place else ""
     on = f" on {when}" if when else ""
     status = s.status
     if status == "delivered":
-        where = f" ({s.delivered_location})" if s.delivered_location else ""
+        delivered_place = shown_place(s.delivered_location, hidden)
+        where = f" ({delivered_place})" if delivered_place else ""
         return f"{carrier} reports it was delivered{on}{where}"
     if status == "out_for_delivery":
         return f"{carrier} reported it out for delivery{on}{loc}"

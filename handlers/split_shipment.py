@@ -9,7 +9,7 @@ item is split, and its own status; a shipment with only a label is "waiting for 
 from __future__ import annotations
 
 from wismo.handlers.base import Assessment, HandlerInput, lazy_texts
-from wismo.handlers.common import due_at_or_later, finish, options, start_of_day
+from wismo.handlers.common import due_at_or_later, finish, hidden_terms, options, start_of_day
 from wismo.handlers.order_map import map_lines, unpacked_units
 from wismo.handlers.phrasing import order_ref, ordered_shipments, sentence_case
 from wismo.processors.triggers import PARTIAL_ETA_MARK, eta_key
@@ -48,7 +48,7 @@ def partial_shipment(inp: HandlerInput) -> Assessment:
     def texts() -> tuple[str, str]:
         head = f"{sentence_case(order_ref(ctx))} is coming in more than one part. Here is where each part is:"
         internal = f"Split order: {len(ctx.shipments)} shipment(s) [{', '.join(key_parts)}]; pending units {pending}."
-        return "\n".join([head, *map_lines(ctx, inp.now, tz)]), internal
+        return "\n".join([head, *map_lines(ctx, inp.now, tz, hidden_terms(inp))]), internal
 
     summary, internal = lazy_texts(texts)
     return finish(

@@ -7,7 +7,7 @@ the carrier's own estimate and scan dates, and the checkpoint it commits to.
 from __future__ import annotations
 
 from wismo.handlers.base import Assessment, HandlerInput
-from wismo.handlers.common import denied_delivery_claim, due_at_or_later, finish, options
+from wismo.handlers.common import denied_delivery_claim, due_at_or_later, finish, hidden_terms, options
 from wismo.handlers.order_map import with_contents
 from wismo.handlers.phrasing import (
     carrier_name,
@@ -120,7 +120,7 @@ def in_transit(inp: HandlerInput) -> Assessment:
         labels = shipment_labels(ctx)
         sentences = [
             f"{sentence_case(labels[s.shipment_id])}{tracking_text(s)}{with_contents(ctx, s)}: "
-            f"{scan_status_sentence(s, tz)}." + estimate_sentence(s, inp.now, tz)
+            f"{scan_status_sentence(s, tz, hidden_terms(inp))}." + estimate_sentence(s, inp.now, tz)
             for s in ships
             if s.physically_scanned
         ]
@@ -169,10 +169,14 @@ def delivered(inp: HandlerInput) -> Assessment:
         body = f"Thank you for confirming that {order_ref(ctx)} was delivered; we are glad it reached you."
     else:
         if len(ships) == 1:
-            body = f"{sentence_case(order_ref(ctx))} has been delivered: {scan_status_sentence(ships[0], tz)}."
+            body = (
+                f"{sentence_case(order_ref(ctx))} has been delivered: "
+                f"{scan_status_sentence(ships[0], tz, hidden_terms(inp))}."
+            )
         else:
             body = f"Every package of {order_ref(ctx)} has been delivered. " + " ".join(
-                f"{sentence_case(labels[s.shipment_id])}{with_contents(ctx, s)}: {scan_status_sentence(s, tz)}."
+                f"{sentence_case(labels[s.shipment_id])}{with_contents(ctx, s)}: "
+                f"{scan_status_sentence(s, tz, hidden_terms(inp))}."
                 for s in ships
             )
         if len(inp.case.contacts) < 2:

@@ -9,7 +9,7 @@ text ends with the order's itemised map, so the parts that are not out of stock 
 from __future__ import annotations
 
 from wismo.handlers.base import Assessment, HandlerInput, lazy_texts
-from wismo.handlers.common import due_at_or_later, finish, options, start_of_day
+from wismo.handlers.common import due_at_or_later, finish, hidden_terms, options, start_of_day
 from wismo.handlers.order_map import split_order, with_map
 from wismo.handlers.phrasing import join_text, order_ref
 from wismo.processors.fold import SIG_ETA_KNOWN, SIG_ETA_SLIPPED
@@ -64,7 +64,12 @@ def supplier_backorder(inp: HandlerInput) -> Assessment:
         )
         return (
             with_map(
-                join_text([*sentences, "You can wait for it, or ask us to cancel it."]), ctx, inp.now, tz, split=split
+                join_text([*sentences, "You can wait for it, or ask us to cancel it."]),
+                ctx,
+                inp.now,
+                tz,
+                split=split,
+                hidden=hidden_terms(inp),
             ),
             internal + ("." if SIG_ETA_SLIPPED not in inp.signals else ". ETA slipped."),
         )
@@ -108,6 +113,7 @@ def allocation_conflict(inp: HandlerInput) -> Assessment:
         inp.now,
         tz,
         split=split,
+        hidden=hidden_terms(inp),
     )
     internal = "; ".join(
         f"{s}: allocation failed ({ctx.inventory_issues[s].reason}) at {ctx.inventory_issues[s].at.isoformat()}"
