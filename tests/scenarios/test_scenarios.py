@@ -276,6 +276,16 @@ def check_ids(out: Records) -> None:
     assert set(listed) == set(action_ids), "a decision lists an action id that was never written"
 
 
+def _event_id(raw: str) -> str | None:
+    """The line's event id, or None for a line that is not a JSON object with a string id."""
+    try:
+        obj = json.loads(raw)
+    except ValueError:
+        return None
+    eid = obj.get("event_id") if isinstance(obj, dict) else None
+    return eid if isinstance(eid, str) else None
+
+
 def check_evaluations(path: Path, out: Records, pipeline: Pipeline, no_decision: set[str]) -> None:
     """One decision per evaluation; at least one per accepted input event that is not a duplicate."""
     assert pipeline.stats.evaluations == len(out[DECISIONS])
@@ -369,7 +379,10 @@ def select_decisions(out: Records, step: dict[str, Any]) -> tuple[str, list[dict
     return f"where={where}", found
 
 
-def check_step(out: Records, step: dict[str, Any]) -> None:
+def check_step(out: Records, step: dict[str, Any], redelivered: frozenset[str] = frozenset()) -> None:
+    """Check one step. ``redelivered``: event ids the input holds more than once; a ``no_decision`` step for
+    one of them is about the redelivery, which must not be evaluated a second time: exactly one evaluation
+    (the first copy's, whose records other steps may check)."""
     unknown = set(step) - STEP_KEYS
     assert not unknown, f"unknown step keys {sorted(unknown)}"
     where, decisions = select_decisions(out, step)
@@ -380,6 +393,9 @@ def check_step(out: Records, step: dict[str, Any]) -> None:
 
     if step.get("no_decision"):
         assert "caused_by" in step, "no_decision needs caused_by"
+        if step["caused_by"] in redelivered:
+            assert len(decisions) == 1, f"{where}: a redelivered event evaluated {len(decisions)} times, expected once"
+            return
         assert not decisions, f"{where}: expected no evaluation, got {[d['condition_type'] for d in decisions]}"
         for topic in ACTION_TOPICS:
             got = [
@@ -452,13 +468,15 @@ def test_scenario(path: Path) -> None:
     check_ids(out)
     steps = expect.get("expect") or []
     no_decision = {s["caused_by"] for s in steps if s.get("no_decision")}
+    ids = Counter(e for _, raw in input_lines(path) if (e := _event_id(raw)) is not None)
+    redelivered = frozenset(e for e, n in ids.items() if n > 1)
     check_evaluations(path, out, pipeline, no_decision)
     uniform = not policy.modes.channels and not policy.modes.conditions
     if (expect.get("mode") == "testing" and uniform) or policy.modes.kill_switch:
         assert not out[REPLIES], "testing mode and the kill switch never write to wismo.replies"
 
     for step in steps:
-        check_step(out, step)
+        check_step(out, step, redelivered)
     for topic, n in (expect.get("totals") or {}).items():
         assert len(out[topic]) == n, f"{topic}: {len(out[topic])} records, expected {n}"
     check_dlq(out, expect.get("dlq") or [], path)
