@@ -430,6 +430,31 @@ def _find_order_number(text: str) -> str | None:
     return None
 
 
+def _all_order_numbers(text: str) -> list[str]:
+    if "#" not in text and "order" not in text.lower():
+        return []
+    found = [(m.start(), m.group(1)) for m in _BY_ORDER.finditer(text)]
+    found += [
+        (m.start(), m.group(1))
+        for m in _BY_HASH.finditer(text)
+        if _HASH_REJECT.search(text, max(0, m.start() - 30), m.start()) is None
+    ]
+    return list(dict.fromkeys(number for _, number in sorted(found)))
+
+
+def extract_order_numbers(text: str) -> tuple[str, ...]:
+    """Every order number the customer wrote (by the rules of :func:`extract_order_number`), distinct, in the
+    order written; the customer's own words before quoted e-mail history."""
+    if not isinstance(text, str) or not text:
+        return ()
+    head = text[:MAX_CHARS].translate(_APOSTROPHES)
+    fresh = _fresh_text(head)
+    found = _all_order_numbers(fresh)
+    if not found and len(fresh) != len(head):
+        found = _all_order_numbers(head)
+    return tuple(found)
+
+
 def extract_order_number(text: str) -> str | None:
     """The order number the customer wrote, without a leading ``#`` ("#1045" → ``"1045"``), or ``None``.
 

@@ -82,6 +82,25 @@ def _none(reason: str) -> MatchResult:
     return MatchResult("none", None, (), reason)
 
 
+def match_named(
+    named: Sequence[OrderSummary], *, customer_id: str | None, customer_email: str | None
+) -> MatchResult | None:
+    """A message that names several orders ("#8840 came quickly but #8871 still hasn't arrived"): it is about
+    the only one of them still open (not delivered, not cancelled), the one a customer can still be waiting
+    for; a not-received claim is then never pinned on a delivered order the text also names. Orders of
+    another customer (when the ticket names one) do not count. None when that does not decide: fewer than
+    two named orders of this customer, or not exactly one open among them (then the usual rules apply)."""
+    cid = _norm_id(customer_id)
+    email = _norm_email(customer_email)
+    mine = [o for o in named if not (cid or email) or _belongs(o, cid, email)]
+    if len({o.order_id for o in mine}) < 2:
+        return None
+    still_open = sorted({o.order_id for o in mine if not o.delivered and not o.cancelled})
+    if len(still_open) != 1:
+        return None
+    return _matched(still_open[0], f"the only open one of the {len(mine)} orders the message names")
+
+
 def match_ticket(
     *,
     order_number: str | None,

@@ -47,10 +47,11 @@ from wismo.processors.intake import dead_letter, parse_line
 from wismo.processors.intents import (
     acknowledges_receipt,
     extract_order_number,
+    extract_order_numbers,
     recognise_intents,
     requested_resolution,
 )
-from wismo.processors.matching import MatchResult, OrderSummary, match_ticket
+from wismo.processors.matching import MatchResult, OrderSummary, match_named, match_ticket
 from wismo.processors.reviewer_auth import refusal
 from wismo.records import TOPIC_DLQ, ActionRecord, DeadLetter, DeadLetterType, DecisionRecord
 
@@ -169,12 +170,16 @@ class TicketLookup:
     number: str | None
     customer_id: str | None
     email: str | None
+    numbers: tuple[str, ...] = ()
+    """Every order number the text names, when the ticket gives none in ``order_number``."""
 
     @staticmethod
     def of(event: TicketMessage) -> TicketLookup:
         p = event.payload
+        numbers = () if p.order_number else extract_order_numbers(p.text)
         return TicketLookup(
             number=p.order_number or extract_order_number(p.text),
+            numbers=numbers,
             customer_id=p.customer.id if p.customer else None,
             email=p.customer.email.strip().lower() if p.customer and p.customer.email else None,
         )
@@ -660,6 +665,15 @@ class Pipeline:
     def _match(self, event: TicketMessage) -> MatchResult:
         st = self.state
         look = TicketLookup.of(event)
+        if len(look.numbers) > 1:
+            named = [
+                s
+                for n in look.numbers
+                if (oid := st.by_number.get(norm_order_number(n))) is not None and (s := self._summary(oid)) is not None
+            ]
+            picked = match_named(named, customer_id=look.customer_id, customer_email=look.email)
+            if picked is not None:
+                return picked
         by_number = None
         if look.number:
             oid = st.by_number.get(norm_order_number(look.number))

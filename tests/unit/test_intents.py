@@ -11,6 +11,7 @@ from wismo.processors.intents import (
     MAX_CHARS,
     acknowledges_receipt,
     extract_order_number,
+    extract_order_numbers,
     recognise_intents,
     requested_resolution,
 )
@@ -369,6 +370,21 @@ def test_extract_order_number(text: str, number: str) -> None:
 )
 def test_extract_order_number_negatives(text: str) -> None:
     assert extract_order_number(text) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "numbers"),
+    [
+        ("my order #8840 came really quickly, but #8871 still hasn't arrived", ("8840", "8871")),
+        ("Order 1045 and order 1046", ("1045", "1046")),
+        ("order #1045 (yes, #1045) is late", ("1045",)),
+        ("tracking #1Z999AA10123456784 for order 1045, apt #204", ("1045",)),
+        ("where is my order", ()),
+        ("it's order 1045\n\nOn Mon, Nov 2, 2026 Support wrote:\n> Your order #2001 has shipped\n", ("1045",)),
+    ],
+)
+def test_extract_order_numbers_in_the_order_written(text: str, numbers: tuple[str, ...]) -> None:
+    assert extract_order_numbers(text) == numbers
 
 
 def test_order_number_from_customer_text_before_quoted_history() -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from wismo.processors.matching import MatchResult, OrderSummary, match_ticket
+import pytest
+from wismo.processors.matching import MatchResult, OrderSummary, match_named, match_ticket
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 NO_INTENTS: frozenset[str] = frozenset({"status_request"})
@@ -257,3 +258,25 @@ def test_naive_datetimes_and_extreme_lookback_never_raise() -> None:
     assert negative.outcome == "none"
     edge = match(customer_id="C1", customer_orders=[naive], now=datetime.max.replace(tzinfo=UTC))
     assert edge.outcome == "none"
+
+
+# --- a message naming several orders -------------------------------------------------------------------
+
+
+def test_several_named_orders_match_the_only_open_one() -> None:
+    came, waiting = order("O8840", delivered=True), order("O8871")
+    result = match_named([came, waiting], customer_id="C1", customer_email=None)
+    assert result is not None and (result.outcome, result.order_id) == ("matched", "O8871")
+
+
+@pytest.mark.parametrize(
+    ("named", "why"),
+    [
+        ([order("O1"), order("O2")], "two still open"),
+        ([order("O1", delivered=True), order("O2", delivered=True)], "none open"),
+        ([order("O1", delivered=True), order("O2", customer_id="C9", email="bo@example.com")], "one is another's"),
+        ([order("O1"), order("O1")], "the same order twice"),
+    ],
+)
+def test_several_named_orders_decide_nothing_unless_exactly_one_is_open(named: list[OrderSummary], why: str) -> None:
+    assert match_named(named, customer_id="C1", customer_email="ann@example.com") is None, why
