@@ -73,13 +73,10 @@ def already_applied(event: Event, ctx: OrderContext | None, t: Thresholds) -> st
         return "order already placed" if ctx.known else None
     if isinstance(event, HoldPlaced):
         ht = event.payload.hold_type
-        placed = ctx.holds.get(ht)
-        # A later placement of an active hold is kept (its time), so a release older than it stays superseded.
-        return f"hold {ht} already active" if placed is not None and placed >= event.occurred_at else None
+        return f"hold {ht} already active" if ht in ctx.holds else None
     if isinstance(event, HoldReleased):
         ht = event.payload.hold_type
-        released = ctx.hold_released_at.get(ht)
-        if ht not in ctx.holds and released is not None and released >= event.occurred_at:
+        if ht not in ctx.holds and ht in ctx.hold_released_at:
             return f"hold {ht} already released"
         return None  # a release before its placement arrived is remembered (the late placement is then over)
     if isinstance(event, OrderCancelled):

@@ -111,9 +111,7 @@ def fold_event(event: Event, ctx: OrderContext, thresholds: Thresholds, tz: str 
         released = ctx.hold_released_at.get(ht)
         if released is not None and released >= at:
             signals.add(SIG_SUPERSEDED)  # released before this placement arrived: over already
-        elif ht in ctx.holds:
-            ctx.holds[ht] = max(ctx.holds[ht], at)  # placed again while active: a release must be newer than this
-        else:
+        elif ht not in ctx.holds:  # placed again while active: the status already applied (dedupe drops it)
             ctx.holds[ht] = at
             signals.add(SIG_HOLD_PLACED)
     elif isinstance(event, HoldReleased):

@@ -46,7 +46,6 @@ from wismo.pipeline import (
     Pipeline,
     TicketLookup,
     in_progress,
-    norm_order_number,
     sweep_slice_tick,
 )
 from wismo.records import TOPIC_DLQ, DeadLetter, record_json
@@ -231,8 +230,7 @@ class PartitionBatch:
                 self._want(req, f"ticket:{p.ticket_id}")
                 if ev.order_id is None and p.author == "customer":
                     look = i.lookup = TicketLookup.of(ev)
-                    if look.number:
-                        req.numbers.add(norm_order_number(look.number))
+                    req.numbers.update(look.all_numbers)
                     req.customers.update(look.refs)
             if ev.order_id is not None:
                 self._want(req, ev.order_id)
@@ -253,9 +251,7 @@ class PartitionBatch:
             look = i.lookup
             if look is None:  # an agent's message: matched only through the ticket index
                 continue
-            candidates: list[str] = []
-            if look.number and norm_order_number(look.number) in first.numbers:
-                candidates.append(first.numbers[norm_order_number(look.number)])
+            candidates = [first.numbers[n] for n in look.all_numbers if n in first.numbers]
             for ref in look.refs:
                 candidates += first.customers.get(ref, ())
             for order_id in candidates:

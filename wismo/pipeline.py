@@ -188,6 +188,12 @@ class TicketLookup:
     def refs(self) -> list[str]:
         return customer_refs(self.customer_id, self.email)
 
+    @property
+    def all_numbers(self) -> list[str]:
+        """Every order number the ticket names, normalised (the state a match may read)."""
+        named = [self.number] if self.number else []
+        return list(dict.fromkeys(norm_order_number(n) for n in [*named, *self.numbers]))
+
 
 def _sku_not_on_order(event: Event, ctx: OrderContext | None) -> str | None:
     """Why a supplier ETA or allocation failure cannot apply to its order: its SKU is not one of the order's

@@ -493,12 +493,17 @@ def test_a_hold_placement_arriving_after_its_release_leaves_the_order_unheld():
 
 
 def test_an_older_release_arriving_after_a_newer_placement_keeps_the_hold():
-    first_placement, second_placement = hold(h=1), hold(h=5)
-    release_of_first = hold(h=3, released=True)
+    stale_release = hold(h=2, released=True)
     t = ticket(h=8)
-    r = run(placed(), first_placement, second_placement, release_of_first, t)
-    assert r.decision(release_of_first["event_id"])["inputs"]["signals"] == ["superseded"]
+    r = run(placed(), hold(h=1), hold(h=3, released=True), hold(h=5), stale_release, t)
+    assert r.decision(stale_release["event_id"])["inputs"]["signals"] == ["superseded"]
     assert r.decision(t["event_id"])["condition_type"] == "restricted_hold"
+
+
+def test_the_same_hold_placed_again_while_active_is_a_duplicate():
+    again = hold(h=4, event_id="hold-again")
+    r = run(placed(), hold(h=1), again, ticket(h=8))
+    assert r.caused_by("hold-again") == []
 
 
 def test_a_repeated_release_is_a_duplicate_and_a_later_placement_is_a_new_hold():
