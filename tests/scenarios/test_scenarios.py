@@ -482,6 +482,29 @@ def test_scenario(path: Path) -> None:
     check_dlq(out, expect.get("dlq") or [], path)
 
 
+def _without_mode(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{k: v for k, v in r.items() if k != "mode"} for r in records]
+
+
+@pytest.mark.parametrize("path", scenario_params())
+def test_testing_mode_is_a_faithful_shadow_of_live(path: Path) -> None:
+    """SPEC §8: testing mode decides exactly as live and only changes where the customer message goes: the
+    same decisions, escalations, drafts and dead letters, and each live message is a draft note with the same
+    action id and text."""
+    base = policy_from_mapping(deep_merge(default_policy_dict(), load_expect(path).get("policy") or {}))
+    live = replay_to_memory([path], base.with_mode_override("live"))
+    testing = replay_to_memory([path], base.with_mode_override("testing"))
+    for topic in (DECISIONS, ESCALATIONS, ACTIONS, DLQ):
+        assert _without_mode(testing[topic]) == _without_mode(live[topic]), topic
+
+    def drafted(notes: list[dict[str, Any]]) -> dict[str, str]:
+        return {r["action_id"]: r["text"] for r in notes if r.get("note_reason") == "testing_mode"}
+
+    # live: the messages sent, plus those the kill switch turned into drafts
+    assert drafted(testing[NOTES]) == {r["action_id"]: r["text"] for r in live[REPLIES]} | drafted(live[NOTES])
+    assert not testing[REPLIES]
+
+
 def test_every_scenario_has_an_input_file() -> None:
     stems = {p.stem for p in SCENARIOS.glob("*.ndjson")}
     orphans = sorted(p.name for p in SCENARIOS.glob("*.expect.yaml") if p.name[: -len(".expect.yaml")] not in stems)
