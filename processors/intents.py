@@ -418,27 +418,29 @@ def requested_resolution(text: str) -> Resolution | None:
     return "replacement"
 
 
+def _hash_numbers(text: str) -> list[tuple[int, str]]:
+    """(position, number) of every "#" number that is not a tracking/phone/ticket/... number."""
+    return [
+        (m.start(), m.group(1))
+        for m in _BY_HASH.finditer(text)
+        if _HASH_REJECT.search(text, max(0, m.start() - 30), m.start()) is None
+    ]
+
+
 def _find_order_number(text: str) -> str | None:
     if "#" not in text and "order" not in text.lower():
         return None
     m = _BY_ORDER.search(text)
     if m is not None:
         return m.group(1)
-    for m in _BY_HASH.finditer(text):
-        if _HASH_REJECT.search(text, max(0, m.start() - 30), m.start()) is None:
-            return m.group(1)
-    return None
+    hashes = _hash_numbers(text)
+    return hashes[0][1] if hashes else None
 
 
 def _all_order_numbers(text: str) -> list[str]:
     if "#" not in text and "order" not in text.lower():
         return []
-    found = [(m.start(), m.group(1)) for m in _BY_ORDER.finditer(text)]
-    found += [
-        (m.start(), m.group(1))
-        for m in _BY_HASH.finditer(text)
-        if _HASH_REJECT.search(text, max(0, m.start() - 30), m.start()) is None
-    ]
+    found = [(m.start(), m.group(1)) for m in _BY_ORDER.finditer(text)] + _hash_numbers(text)
     return list(dict.fromkeys(number for _, number in sorted(found)))
 
 
