@@ -70,6 +70,12 @@ def is_high_value(inp: HandlerInput) -> bool:
     return ctx is not None and inp.policy.thresholds.is_high_value(ctx.order_value)
 
 
+def escalated(action: RecommendedAction) -> RecommendedAction:
+    """The recommended action once a case escalates: a review the handler recommends (replacement or refund)
+    stays, since that is the decision asked for; anything else becomes ``escalate``."""
+    return action if action in ("replacement_review", "refund_review") else "escalate"
+
+
 def finish(
     inp: HandlerInput,
     *,
@@ -97,8 +103,8 @@ def finish(
         reasons.append("high_value")
     if confidence == "low" and "low_confidence" not in reasons and "missing_data" not in reasons:
         reasons.append("low_confidence")
-    if reasons and action not in ("replacement_review", "refund_review"):
-        action = "escalate"
+    if reasons:
+        action = escalated(action)
     pol = inp.policy
     internal = _with_unrestricted_holds(inp, internal)
 

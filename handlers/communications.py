@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from wismo.handlers.base import Assessment
-from wismo.handlers.phrasing import first_name, join_text
+from wismo.handlers.phrasing import first_name, join_text, order_ref
 
 from wismo.context import OrderContext
 from wismo.records import ActionType
@@ -66,10 +66,9 @@ def cancelled_in_transit_sentence(ctx: OrderContext, tz: str) -> str:
     """A cancelled order whose parcel a carrier already has: said before its parcels' status, so the customer
     never reads a tracking update as if the order were still going ahead. Promises nothing (no refund)."""
     assert ctx.cancelled_at is not None
-    ref = f"order #{ctx.order_number}" if ctx.order_number else "your order"
     return (
-        f"Our records show that {ref} was cancelled on {customer_date(ctx.cancelled_at, tz)}, but its package "
-        "was already with the carrier."
+        f"Our records show that {order_ref(ctx)} was cancelled on {customer_date(ctx.cancelled_at, tz)}, but "
+        "its package was already with the carrier."
     )
 
 

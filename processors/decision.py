@@ -33,6 +33,7 @@ from typing import Any
 
 from pydantic import BaseModel
 from wismo.handlers.base import Assessment, ContactInfo, HandlerInput
+from wismo.handlers.common import escalated
 from wismo.handlers.communications import (
     ACTION_PHRASE,
     DEFAULT_IMPACT,
@@ -422,9 +423,8 @@ def evaluate(ev: Evaluation) -> DecisionRecord:
 
 def _hand_over(a: Assessment) -> None:
     """A case whose checkpoints stalled with no backend change is escalated to a person: its records
-    recommend ``escalate`` (a review the handler recommends stays as it is) until the backend moves."""
-    if a.recommended_action in ("answer", "monitor", "trace", "investigate"):
-        a.recommend("escalate")
+    recommend :func:`escalated` (a review the handler recommends stays as it is) until the backend moves."""
+    a.recommend(escalated(a.recommended_action))
 
 
 def _draft_types(case: CaseState, requests: list[ActionType], own: list[ActionType]) -> list[ActionType]:
@@ -589,9 +589,7 @@ def _escalate(
         ticket=ticket,
     )
     base["escalation_reasons"] = list(reasons)
-    base["recommended_action"] = (
-        "escalate" if a.recommended_action not in ("replacement_review", "refund_review") else a.recommended_action
-    )
+    base["recommended_action"] = escalated(a.recommended_action)
     rec = engine_record(
         EscalationRecord,
         base

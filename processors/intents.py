@@ -11,7 +11,10 @@ not count.
 from __future__ import annotations
 
 import re
-from typing import Final, Literal
+from collections.abc import Callable
+from typing import Final, Literal, TypeVar
+
+_T = TypeVar("_T")
 
 Intent = Literal["status_request", "not_received", "cancel", "change_address", "refund_or_replacement"]
 Resolution = Literal["refund", "replacement"]
@@ -437,6 +440,19 @@ def _find_order_number(text: str) -> str | None:
     return hashes[0][1] if hashes else None
 
 
+def _own_words_first(text: str, find: Callable[[str], _T]) -> _T | None:
+    """``find`` over the customer's own words (quoted e-mail history cut off), then, when that finds nothing,
+    over the whole text (bounded to ``MAX_CHARS``)."""
+    if not isinstance(text, str) or not text:
+        return None
+    head = text[:MAX_CHARS].translate(_APOSTROPHES)
+    fresh = _fresh_text(head)
+    found = find(fresh)
+    if not found and len(fresh) != len(head):
+        found = find(head)
+    return found
+
+
 def _all_order_numbers(text: str) -> list[str]:
     if "#" not in text and "order" not in text.lower():
         return []
@@ -447,14 +463,7 @@ def _all_order_numbers(text: str) -> list[str]:
 def extract_order_numbers(text: str) -> tuple[str, ...]:
     """Every order number the customer wrote (by the rules of :func:`extract_order_number`), distinct, in the
     order written; the customer's own words before quoted e-mail history."""
-    if not isinstance(text, str) or not text:
-        return ()
-    head = text[:MAX_CHARS].translate(_APOSTROPHES)
-    fresh = _fresh_text(head)
-    found = _all_order_numbers(fresh)
-    if not found and len(fresh) != len(head):
-        found = _all_order_numbers(head)
-    return tuple(found)
+    return tuple(_own_words_first(text, _all_order_numbers) or ())
 
 
 def extract_order_number(text: str) -> str | None:
@@ -465,11 +474,4 @@ def extract_order_number(text: str) -> str | None:
     tracking/phone/ticket/apartment/... are never returned. The customer's own words are searched before
     quoted e-mail history.
     """
-    if not isinstance(text, str) or not text:
-        return None
-    head = text[:MAX_CHARS].translate(_APOSTROPHES)
-    fresh = _fresh_text(head)
-    found = _find_order_number(fresh)
-    if found is None and len(fresh) != len(head):
-        found = _find_order_number(head)
-    return found
+    return _own_words_first(text, _find_order_number)
